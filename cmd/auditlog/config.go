@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of auditlog serve.
+type Config struct {
+	DataDir         string
+	Addr            string
+	AdminToken      string // from AUDITLOG_ADMIN_TOKEN or AdminTokenFile; generated when empty
+	AdminTokenFile  string
+	Demo            bool
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig is the configuration of a bare "auditlog serve".
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "./auditlog-data",
+		Addr:            "127.0.0.1:8080",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.Addr == "" {
+		errs = append(errs, errors.New("--addr must not be empty"))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", c.LogFormat))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("the admin token must be at least 16 characters"))
+	}
+	return errors.Join(errs...)
+}
+
+// envFlags registers flags whose defaults come from AUDITLOG_* variables.
+type envFlags struct {
+	fs   *flag.FlagSet
+	errs []error
+}
+
+func (e *envFlags) env(name string) (string, bool) { return os.LookupEnv(name) }
+
+func (e *envFlags) String(p *string, name, env, usage string) {
+	if v, ok := e.env(env); ok {
+		*p = v
+	}
+	e.fs.StringVar(p, name, *p, fmt.Sprintf("%s (%s)", usage, env))
+}
+
+func (e *envFlags) Bool(p *bool, name, env, usage string) {
+	if v, ok := e.env(env); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s=%q: not a boolean", env, v))
+		}
+		*p = b
+	}
+	e.fs.BoolVar(p, name, *p, fmt.Sprintf("%s (%s)", usage, env))
+}
+
+func (e *envFlags) Duration(p *time.Duration, name, env, usage string) {
+	if v, ok := e.env(env); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s=%q: not a duration", env, v))
+		}
+		*p = d
+	}
+	e.fs.DurationVar(p, name, *p, fmt.Sprintf("%s (%s)", usage, env))
+}

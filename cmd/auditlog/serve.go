@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	ahttp "github.com/auditlog/auditlog/http"
+	"github.com/auditlog/auditlog/internal/demo"
+	"github.com/auditlog/auditlog/pebble"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+const serveUsage = `Usage: auditlog serve [flags]
+
+Runs the HTTP service. With no flags it keeps everything in ./auditlog-data
+and listens on 127.0.0.1:8080. The admin token (the host platform's
+credential) is AUDITLOG_ADMIN_TOKEN, or the content of --admin-token-file, or
+else generated at first start into <data>/admin-token (mode 0600).
+
+Flags:
+`
+
+func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	f := envFlags{fs: fs}
+	f.String(&cfg.DataDir, "data", "AUDITLOG_DATA", "directory of the embedded store")
+	f.String(&cfg.Addr, "addr", "AUDITLOG_ADDR", "address to listen on")
+	f.String(&cfg.AdminTokenFile, "admin-token-file", "AUDITLOG_ADMIN_TOKEN_FILE", "read the admin token from this file")
+	f.Bool(&cfg.Demo, "demo", "AUDITLOG_DEMO", "create the demo organization gh/demo with a year of events and print an api-token for it")
+	f.String(&cfg.LogLevel, "log-level", "AUDITLOG_LOG_LEVEL", "debug, info, warn or error")
+	f.String(&cfg.LogFormat, "log-format", "AUDITLOG_LOG_FORMAT", "text or json")
+	f.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "AUDITLOG_SHUTDOWN_TIMEOUT", "how long to wait for in-flight requests on SIGINT/SIGTERM")
+	cfg.AdminToken = os.Getenv("AUDITLOG_ADMIN_TOKEN")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if err := errors.Join(f.errs...); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	svc := &Service{Config: cfg, Logger: newLogger(cfg, stderr), Stdout: stdout}
+	if err := svc.Open(ctx); err != nil {
+		_ = svc.Close()
+		return err
+	}
+	<-ctx.Done()
+	svc.Logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	return svc.Close()
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Service is a running auditlog serve: the store, the HTTP server and their wiring.
+type Service struct {
+	Config Config
+	Logger *slog.Logger
+	Stdout io.Writer // where the start-up notes for the operator go
+
+	DB        *pebble.DB
+	HTTP      *ahttp.Server
+	DemoToken string // the demo admin's api-token, with --demo
+}
+
+// Open opens the store and starts serving.
+func (s *Service) Open(ctx context.Context) error {
+	cfg := s.Config
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	admin, err := s.adminToken()
+	if err != nil {
+		return err
+	}
+
+	s.DB = pebble.NewDB(filepath.Join(cfg.DataDir, "db"))
+	s.DB.Logger = s.Logger.With("component", "store")
+	if err := s.DB.Open(); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.DB.Collectors()...)
+
+	if cfg.Demo {
+		start := time.Now()
+		tok, err := demo.Seed(ctx, demo.Services{Directory: s.DB, Tokens: s.DB, Events: s.DB}, time.Now(), rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		s.DemoToken = tok
+		s.Logger.Info("demo organization ready", "org", demo.Org.String(), "took", time.Since(start).Round(time.Millisecond))
+	}
+
+	h := ahttp.NewServer()
+	h.Addr = cfg.Addr
+	h.AdminToken = admin
+	h.Events, h.Directory, h.Tokens = s.DB, s.DB, s.DB
+	h.Ready = s.DB.Ready
+	h.Logger = s.Logger.With("component", "http")
+	h.Registry = reg
+	if err := h.Open(); err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	s.HTTP = h
+	s.Logger.Info("auditlog serving", "url", h.URL(), "data", cfg.DataDir)
+	if s.DemoToken != "" && s.Stdout != nil {
+		fmt.Fprintf(s.Stdout, `
+Demo organization %s is ready. Its admin %s has this api-token:
+
+  %s
+
+Try:
+
+  curl -s -H 'api-token: %s' '%s/api/v3/organizations/gh/demo/audit?from=%d' | head -c 600
+
+`, demo.Org, demo.AdminEmail, s.DemoToken, s.DemoToken, h.URL(), time.Now().Add(-24*time.Hour).UnixMilli())
+	}
+	return nil
+}
+
+// Close stops accepting requests, lets in-flight ones finish (their batches
+// committed), then closes the store.
+func (s *Service) Close() error {
+	var errs []error
+	if s.HTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
+		defer cancel()
+		if err := s.HTTP.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	if s.DB != nil {
+		if err := s.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// adminToken returns the configured admin token, or the one in
+// <data>/admin-token, generating that file at first start.
+func (s *Service) adminToken() (string, error) {
+	cfg := s.Config
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, nil
+	}
+	if cfg.AdminTokenFile != "" {
+		b, err := os.ReadFile(cfg.AdminTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("read admin token: %w", err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 16 {
+			return "", fmt.Errorf("admin token in %s is shorter than 16 characters", cfg.AdminTokenFile)
+		}
+		return tok, nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin-token")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	tok := "ala_" + auditlog.NewID(24)
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	s.Logger.Info("generated the admin token", "file", path)
+	return tok, nil
+}

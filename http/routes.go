@@ -1,0 +1,52 @@
+package http
+
+import (
+	"net/http"
+)
+
+// route is one entry of the route table.
+type route struct {
+	pattern string // method and path, as http.ServeMux takes it
+	handler http.HandlerFunc
+}
+
+// routes is the whole route table. The OpenAPI document (openapi.yaml)
+// describes exactly these routes; a test holds the two together.
+func (s *Server) routes() []route {
+	return []route{
+		// Codacy-compatible read (api-token).
+		{"GET /api/v3/organizations/{provider}/{remoteOrganizationName}/audit", s.handleCodacyAudit},
+
+		// Host platform (admin token).
+		{"POST /api/v1/events", s.handleIngest},
+		{"PUT /api/v1/organizations/{provider}/{name}", s.handlePutOrganization},
+		{"GET /api/v1/organizations/{provider}/{name}", s.handleGetOrganization},
+		{"GET /api/v1/organizations/{provider}/{name}/members/{email}", s.handleGetMember},
+		{"PUT /api/v1/organizations/{provider}/{name}/members/{email}", s.handlePutMember},
+		{"DELETE /api/v1/organizations/{provider}/{name}/members/{email}", s.handleDeleteMember},
+		{"POST /api/v1/users/{email}/tokens", s.handleCreateUserToken},
+
+		// Users (api-token).
+		{"GET /api/v1/user", s.handleGetUser},
+
+		// Anyone.
+		{"GET /api/v1/actions", s.handleActions},
+		{"GET /healthz", s.handleHealthz},
+		{"GET /readyz", s.handleReadyz},
+		{"GET /metrics", s.handleMetrics},
+		{"GET /api/openapi.yaml", s.handleOpenAPI},
+	}
+}
+
+func (s *Server) handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.instrument(rt.handler))
+	}
+	mux.Handle("/", s.instrument(s.handleNotFound))
+	return mux
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	Error(w, r, s.Logger, errNoRoute)
+}

@@ -1,0 +1,44 @@
+package auditlog
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+// NewID returns a random identifier of n bytes, as 2n lower-case hex digits.
+func NewID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// NewEventID returns the id the server gives an event that came without one:
+// a UUID version 7 (RFC 9562) of t, so ids sort roughly by receipt and are
+// unique across organizations and servers.
+func NewEventID(t time.Time) string {
+	var u [16]byte
+	_, _ = rand.Read(u[6:])
+	var ms [8]byte
+	binary.BigEndian.PutUint64(ms[:], uint64(t.UnixMilli()))
+	copy(u[0:6], ms[2:8])
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // variant 10
+	return FormatUUID(u[:])
+}
+
+// FormatUUID writes 16 bytes as a canonical lower-case UUID string.
+func FormatUUID(u []byte) string {
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
+}

@@ -1,0 +1,126 @@
+// Package pebble is the embedded store: the whole service state in one
+// Pebble (LSM) database directory. See docs/adr/0001-embedded-storage.md.
+package pebble
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// DB is the embedded store. It implements auditlog.DirectoryService,
+// auditlog.TokenService and auditlog.EventService.
+type DB struct {
+	// Now is the clock; it may be replaced before Open.
+	Now func() time.Time
+	// Logger receives the store's own log lines; it may be replaced before Open.
+	Logger *slog.Logger
+	// MaxCommitEvents bounds how many events one group commit writes.
+	MaxCommitEvents int
+
+	path string
+	db   *pebble.DB
+
+	dirMu sync.Mutex // serializes directory writes (org ids, read-modify-write of records)
+
+	writer  *writer
+	metrics *Metrics
+}
+
+// NewDB returns a store for the database directory path; call Open next.
+func NewDB(path string) *DB {
+	return &DB{
+		Now:             time.Now,
+		Logger:          slog.Default(),
+		MaxCommitEvents: 20_000,
+		path:            path,
+		metrics:         newMetrics(),
+	}
+}
+
+// Open opens (creating if needed) the database and starts the writer.
+func (db *DB) Open() error {
+	opts := &pebble.Options{
+		Logger:             pebbleLogger{db.Logger.With("component", "pebble")},
+		FormatMajorVersion: pebble.FormatNewest,
+	}
+	pdb, err := pebble.Open(db.path, opts)
+	if err != nil {
+		return fmt.Errorf("open pebble database %s: %w", db.path, err)
+	}
+	db.db = pdb
+	if err := db.checkFormat(); err != nil {
+		_ = pdb.Close()
+		return err
+	}
+	db.writer = newWriter(db)
+	return nil
+}
+
+// Close stops the writer after it has committed what it accepted, then closes the database.
+func (db *DB) Close() error {
+	if db.writer != nil {
+		db.writer.close()
+	}
+	if db.db == nil {
+		return nil
+	}
+	err := db.db.Close()
+	db.db = nil
+	return err
+}
+
+// Ready reports whether the store can take writes.
+func (db *DB) Ready(ctx context.Context) error {
+	if db.db == nil || db.writer.closed() {
+		return auditlog.Errorf(auditlog.EUNAVAILABLE, "the store is closed")
+	}
+	return nil
+}
+
+// checkFormat records the format version in a new database and refuses a
+// database written in another one.
+func (db *DB) checkFormat() error {
+	v, err := db.get(metaFormat)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return db.db.Set(metaFormat, binary.AppendUvarint(nil, formatVersion), pebble.Sync)
+	case err != nil:
+		return err
+	}
+	if got, _ := binary.Uvarint(v); got != formatVersion {
+		return fmt.Errorf("database %s has format version %d; this binary reads version %d", db.path, got, formatVersion)
+	}
+	return nil
+}
+
+// get returns a copy of the value of key, or pebble.ErrNotFound.
+func (db *DB) get(key []byte) ([]byte, error) {
+	return getFrom(db.db, key)
+}
+
+func getFrom(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	return out, closer.Close()
+}
+
+// pebbleLogger sends Pebble's log lines to slog; its many informational lines go to debug.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any)  { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Error(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}

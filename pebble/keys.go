@@ -1,0 +1,132 @@
+package pebble
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// The key space. Every key starts with one prefix byte; org is an organization's
+// internal 4-byte id, assigned at creation; ts is a timestamp in Unix
+// milliseconds and seq a sequence number, both 8 bytes big-endian so that byte
+// order is numeric order. See docs/adr/0001-embedded-storage.md.
+const (
+	prefixMeta    = 0x01 // 0x01|name                 -> meta value (format version, org counter)
+	prefixEvent   = 'E'  // E|org|ts|seq              -> encoded event (codec.go)
+	prefixSeq     = 'S'  // S|org|seq                 -> ts: finds an event by sequence
+	prefixID      = 'I'  // I|org|id                  -> seq (uvarint): idempotent ids
+	prefixOrgName = 'n'  // n|provider|0x00|name      -> org
+	prefixOrg     = 'o'  // o|org                     -> organization (JSON)
+	prefixMember  = 'm'  // m|org|email               -> member (JSON)
+	prefixUserOrg = 'u'  // u|email|0x00|org          -> nothing: a user's organizations
+	prefixToken   = 'k'  // k|sha256(secret)          -> token (JSON)
+	prefixUserTok = 'K'  // K|email|0x00|id           -> sha256(secret)
+)
+
+var (
+	metaFormat     = []byte{prefixMeta, 'f'}
+	metaOrgCounter = []byte{prefixMeta, 'o'}
+)
+
+// formatVersion is the version of this key layout and codec; Open refuses other versions.
+const formatVersion = 1
+
+func appendU32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
+func appendU64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+func eventKey(org uint32, ts, seq int64) []byte {
+	b := make([]byte, 0, 21)
+	b = append(b, prefixEvent)
+	b = appendU32(b, org)
+	b = appendU64(b, uint64(ts))
+	return appendU64(b, uint64(seq))
+}
+
+// eventKeyBounds returns the key range [lower, upper) of an org's events with
+// timestamps in [from, to] milliseconds.
+func eventKeyBounds(org uint32, from, to int64) (lower, upper []byte) {
+	lower = eventKey(org, from, 0)
+	if to == math.MaxInt64 {
+		return lower, orgPrefixEnd(prefixEvent, org)
+	}
+	return lower, eventKey(org, to+1, 0)
+}
+
+// parseEventKey returns the timestamp and sequence of an event key.
+func parseEventKey(k []byte) (ts, seq int64) {
+	return int64(binary.BigEndian.Uint64(k[5:13])), int64(binary.BigEndian.Uint64(k[13:21]))
+}
+
+func seqKey(org uint32, seq int64) []byte {
+	b := make([]byte, 0, 13)
+	b = append(b, prefixSeq)
+	b = appendU32(b, org)
+	return appendU64(b, uint64(seq))
+}
+
+func idKey(org uint32, id string) []byte {
+	b := make([]byte, 0, 5+len(id))
+	b = append(b, prefixID)
+	b = appendU32(b, org)
+	return append(b, id...)
+}
+
+// orgPrefixEnd is the first key after every key of org under prefix.
+func orgPrefixEnd(prefix byte, org uint32) []byte {
+	if org == math.MaxUint32 {
+		return []byte{prefix + 1}
+	}
+	return appendU32([]byte{prefix}, org+1)
+}
+
+func orgNameKey(provider, name string) []byte {
+	b := make([]byte, 0, 2+len(provider)+len(name))
+	b = append(b, prefixOrgName)
+	b = append(b, provider...)
+	b = append(b, 0)
+	return append(b, name...)
+}
+
+func orgKey(org uint32) []byte { return appendU32([]byte{prefixOrg}, org) }
+
+func memberKey(org uint32, email string) []byte {
+	return append(appendU32([]byte{prefixMember}, org), email...)
+}
+
+func userOrgKey(email string, org uint32) []byte {
+	b := append([]byte{prefixUserOrg}, email...)
+	return appendU32(append(b, 0), org)
+}
+
+func userOrgPrefix(email string) []byte {
+	return append(append([]byte{prefixUserOrg}, email...), 0)
+}
+
+func tokenKey(hash [32]byte) []byte { return append([]byte{prefixToken}, hash[:]...) }
+
+func userTokenKey(email, id string) []byte {
+	return append(userTokenPrefix(email), id...)
+}
+
+func userTokenPrefix(email string) []byte {
+	return append(append([]byte{prefixUserTok}, email...), 0)
+}
+
+// prefixEnd returns the smallest key greater than every key that starts with p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil // p is all 0xff: no upper bound
+}
+
+func parseSeqKey(k []byte) (org uint32, seq int64) {
+	return binary.BigEndian.Uint32(k[1:5]), int64(binary.BigEndian.Uint64(k[5:13]))
+}
+
+func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+
+func uvarint(b []byte) (uint64, int) { return binary.Uvarint(b) }

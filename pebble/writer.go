@@ -1,0 +1,251 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// An appendOp is one AppendEvents call waiting for the writer: its events are
+// validated and encoded; the writer assigns sequences and commits.
+type appendOp struct {
+	orgs   []uint32 // internal org id of each event
+	events []auditlog.Event
+	values [][]byte // encoded values (codec.go), without key
+	fresh  []bool   // the id was made by the server just now: no need to look it up
+	done   chan appendDone
+}
+
+type appendDone struct {
+	res *auditlog.AppendResult
+	err error
+}
+
+// writer is the single goroutine that writes events. Concurrent AppendEvents
+// calls queue here and share one durable commit (group commit): the writer
+// takes every op that is waiting, up to MaxCommitEvents events, assigns their
+// sequences, and commits them with one fsync.
+type writer struct {
+	db   *DB
+	ops  chan *appendOp
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	isClosed bool
+
+	next map[uint32]int64 // next sequence of each org seen so far; owned by the goroutine
+}
+
+func newWriter(db *DB) *writer {
+	w := &writer{db: db, ops: make(chan *appendOp, 1024), stop: make(chan struct{}), next: map[uint32]int64{}}
+	w.wg.Add(1)
+	go w.run()
+	return w
+}
+
+var errClosed = auditlog.Errorf(auditlog.EUNAVAILABLE, "the store is shutting down")
+
+// submit queues op and waits for its commit. If ctx ends first the op may still
+// be committed: the caller learns nothing, and a retry with the same ids is safe.
+func (w *writer) submit(ctx context.Context, op *appendOp) (*auditlog.AppendResult, error) {
+	w.mu.Lock()
+	if w.isClosed {
+		w.mu.Unlock()
+		return nil, errClosed
+	}
+	w.wg.Add(1) // the op holds the writer open until it is queued
+	w.mu.Unlock()
+	select {
+	case w.ops <- op:
+		w.wg.Done()
+	case <-ctx.Done():
+		w.wg.Done()
+		return nil, ctx.Err()
+	}
+	select {
+	case d := <-op.done:
+		return d.res, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (w *writer) closed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.isClosed
+}
+
+// close stops taking ops, commits every op already queued, and waits for the goroutine.
+func (w *writer) close() {
+	w.mu.Lock()
+	if w.isClosed {
+		w.mu.Unlock()
+		return
+	}
+	w.isClosed = true
+	w.mu.Unlock()
+	close(w.stop)
+	w.wg.Wait()
+}
+
+func (w *writer) run() {
+	defer w.wg.Done()
+	for {
+		var first *appendOp
+		select {
+		case first = <-w.ops:
+		case <-w.stop:
+			// Drain what was queued before close: those callers are waiting.
+			for {
+				select {
+				case op := <-w.ops:
+					w.commit([]*appendOp{op})
+				default:
+					return
+				}
+			}
+		}
+		group, n := []*appendOp{first}, len(first.events)
+	gather:
+		for n < w.db.MaxCommitEvents {
+			select {
+			case op := <-w.ops:
+				group = append(group, op)
+				n += len(op.events)
+			default:
+				break gather
+			}
+		}
+		w.commit(group)
+	}
+}
+
+// commit writes a group of ops in one synced batch and answers each op.
+func (w *writer) commit(group []*appendOp) {
+	start := time.Now()
+	results, err := w.write(group)
+	for i, op := range group {
+		if err != nil {
+			op.done <- appendDone{err: err}
+		} else {
+			op.done <- appendDone{res: results[i]}
+		}
+	}
+	w.db.metrics.observeCommit(len(group), start)
+}
+
+type idRef struct {
+	org uint32
+	id  string
+}
+
+func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err error) {
+	b := w.db.db.NewBatch()
+	defer b.Close()
+
+	// Sequences handed out in this group, restored if the commit fails.
+	saved := map[uint32]int64{}
+	defer func() {
+		if err != nil {
+			for org, next := range saved {
+				w.next[org] = next
+			}
+		}
+	}()
+	pending := map[idRef]int64{}
+
+	results = make([]*auditlog.AppendResult, len(group))
+	for gi, op := range group {
+		res := &auditlog.AppendResult{Events: make([]auditlog.Appended, len(op.events))}
+		for i := range op.events {
+			e, org := &op.events[i], op.orgs[i]
+			var seq int64
+			if !op.fresh[i] {
+				var dup bool
+				if seq, dup, err = w.lookupID(org, e.ID, pending); err != nil {
+					return nil, err
+				}
+				if dup {
+					res.Duplicates++
+					res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
+					continue
+				}
+			}
+			next, err := w.nextSeq(org)
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := saved[org]; !ok {
+				saved[org] = next
+			}
+			seq = next
+			w.next[org] = next + 1
+			pending[idRef{org, e.ID}] = seq
+
+			ts := e.Timestamp.UnixMilli()
+			_ = b.Set(eventKey(org, ts, seq), op.values[i], nil)
+			_ = b.Set(seqKey(org, seq), appendU64(nil, uint64(ts)), nil)
+			_ = b.Set(idKey(org, e.ID), appendUvarint(nil, uint64(seq)), nil)
+			res.Accepted++
+			res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
+		}
+		results[gi] = res
+	}
+	if b.Empty() {
+		return results, nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		w.db.Logger.Error("commit events failed", "err", err, "events", b.Count())
+		return nil, auditlog.Errorf(auditlog.EUNAVAILABLE, "storage is unavailable; nothing of this batch was stored")
+	}
+	return results, nil
+}
+
+// lookupID tells whether an event id was stored before, in the store or
+// earlier in this group, and under which sequence.
+func (w *writer) lookupID(org uint32, id string, pending map[idRef]int64) (int64, bool, error) {
+	if seq, ok := pending[idRef{org, id}]; ok {
+		return seq, true, nil
+	}
+	v, err := w.db.get(idKey(org, id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, fmt.Errorf("look up event id: %w", err)
+	}
+	seq, n := uvarint(v)
+	if n <= 0 {
+		return 0, false, fmt.Errorf("corrupt id index entry for org %d", org)
+	}
+	return int64(seq), true, nil
+}
+
+// nextSeq returns the next sequence of org, reading the last one from the
+// sequence index the first time an org is seen.
+func (w *writer) nextSeq(org uint32) (int64, error) {
+	if next, ok := w.next[org]; ok {
+		return next, nil
+	}
+	it, err := w.db.db.NewIter(&pebble.IterOptions{LowerBound: seqKey(org, 0), UpperBound: seqKey(org, math.MaxInt64)})
+	if err != nil {
+		return 0, err
+	}
+	var next int64
+	if it.Last() {
+		_, seq := parseSeqKey(it.Key())
+		next = seq + 1
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return 0, err
+	}
+	w.next[org] = next
+	return next, nil
+}
