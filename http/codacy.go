@@ -22,6 +22,7 @@ func (s *Server) handleCodacyAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := newJSONStream(w, r, s.Logger, "[", ",", "]")
+	defer func() { s.metrics.readEvents.WithLabelValues(r.Pattern).Add(float64(st.n)) }()
 	for e, err := range s.Events.FindEvents(r.Context(), ref, f) {
 		if err != nil {
 			st.fail(err)

@@ -13,6 +13,7 @@ type metrics struct {
 	latency      *prometheus.HistogramVec
 	ingestBatch  prometheus.Histogram
 	ingestEvents *prometheus.CounterVec
+	readEvents   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -31,8 +32,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		ingestEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "auditlog_ingest_events_total", Help: "Ingested events by outcome: accepted, duplicate, rejected.",
 		}, []string{"outcome"}),
+		readEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auditlog_read_events_total", Help: "Events sent to readers, by route.",
+		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.ingestBatch, m.ingestEvents)
+	reg.MustRegister(m.requests, m.latency, m.ingestBatch, m.ingestEvents, m.readEvents)
 	return m
 }
 

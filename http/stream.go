@@ -77,7 +77,11 @@ func (s *jsonStream) fail(err error) {
 		Error(s.w, s.r, s.logger, err)
 		return
 	}
-	s.logger.Error("stream failed after it started; aborting the response", "path", s.r.URL.Path, "items", s.n, "err", err)
+	if s.r.Context().Err() != nil {
+		s.logger.Debug("stream: client went away", "path", s.r.URL.Path, "items", s.n)
+	} else {
+		s.logger.Error("stream failed after it started; aborting the response", "path", s.r.URL.Path, "items", s.n, "err", err)
+	}
 	_ = s.bw.Flush()
 	panic(http.ErrAbortHandler)
 }

@@ -101,6 +101,9 @@ func (db *DB) checkFormat() error {
 	return nil
 }
 
+// now is the store's clock, in UTC with millisecond precision like every stored time.
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Millisecond) }
+
 // get returns a copy of the value of key, or pebble.ErrNotFound.
 func (db *DB) get(key []byte) ([]byte, error) {
 	return getFrom(db.db, key)

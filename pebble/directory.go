@@ -27,7 +27,7 @@ func (db *DB) PutOrganization(ctx context.Context, ref auditlog.OrgRef, upd audi
 
 	b := db.db.NewBatch()
 	defer b.Close()
-	now := db.Now().UTC()
+	now := db.now()
 	id, org, err := db.findOrg(ref)
 	created := errors.Is(err, errNoOrg)
 	switch {
@@ -129,7 +129,7 @@ func (db *DB) PutMember(ctx context.Context, ref auditlog.OrgRef, email string, 
 	if err != nil {
 		return nil, false, err
 	}
-	now := db.Now().UTC()
+	now := db.now()
 	var m auditlog.Member
 	err = db.getJSON(memberKey(id, email), &m)
 	created := errors.Is(err, pebble.ErrNotFound)

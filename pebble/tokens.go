@@ -33,7 +33,7 @@ func (db *DB) CreateToken(ctx context.Context, email string, expiresAt *time.Tim
 	if err != nil {
 		return nil, err
 	}
-	now := db.Now().UTC().Truncate(time.Millisecond)
+	now := db.now()
 	if expiresAt != nil && !expiresAt.After(now) {
 		return nil, auditlog.Errorf(auditlog.EUNPROCESSABLE, "expiresAt must be in the future")
 	}
