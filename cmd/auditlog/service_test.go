@@ -112,7 +112,9 @@ func TestPublicEndpoints(t *testing.T) {
 		t.Error("openapi document lacks listAuditLogsForOrganization")
 	}
 	s.MustCreateOrg("gh", "acme", "business")
+	tok := s.MustMemberToken("gh", "acme", "ana@acme.example", "organizationAdmin", false)
 	s.MustIngest(event(), event())
+	s.MustRead(tok, "gh", "acme", "")
 	s.MustDo(422, "POST", "/api/v1/events", []any{event("action", "nope")}, admin()...)
 	metrics := string(s.MustDo(200, "GET", "/metrics", nil))
 	for _, want := range []string{
@@ -122,6 +124,7 @@ func TestPublicEndpoints(t *testing.T) {
 		`auditlog_http_request_duration_seconds_count{route="GET /api/v1/actions"} 1`,
 		`auditlog_ingest_batch_events_count 2`,
 		`auditlog_store_events_appended_total 2`,
+		`auditlog_read_events_total{route="GET /api/v3/organizations/{provider}/{remoteOrganizationName}/audit"} 2`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(metrics, want) {

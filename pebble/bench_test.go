@@ -1,0 +1,119 @@
+package pebble_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/pebble"
+)
+
+// benchEvent is a realistic ~320-byte event of one of orgs organizations.
+func benchEvent(rng *rand.Rand, orgs int, now time.Time) auditlog.Event {
+	actions := auditlog.Actions()
+	a := actions[rng.IntN(len(actions))]
+	return auditlog.Event{
+		Organization:   auditlog.OrgRef{Provider: "gh", Name: fmt.Sprintf("org-%04d", rng.IntN(orgs))},
+		Action:         a.Name,
+		Actor:          auditlog.Actor{Email: fmt.Sprintf("user%03d@example.com", rng.IntN(500)), Role: auditlog.RoleOrganizationAdmin},
+		Timestamp:      now.Add(-time.Duration(rng.IntN(3600000)) * time.Millisecond),
+		RepositoryName: fmt.Sprintf("repo-%02d", rng.IntN(40)),
+		EntityID:       fmt.Sprintf("ent-%d", rng.IntN(100000)),
+		Details:        json.RawMessage(fmt.Sprintf(`{"branch":"main","enabled":%v,"count":%d}`, rng.IntN(2) == 0, rng.IntN(1000))),
+		IPAddress:      fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), rng.IntN(256)),
+		UserAgent:      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
+	}
+}
+
+func openBenchDB(b *testing.B, orgs int) *pebble.DB {
+	b.Helper()
+	db := pebble.NewDB(b.TempDir())
+	if err := db.Open(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	business := auditlog.PlanBusiness
+	for i := 0; i < orgs; i++ {
+		ref := auditlog.OrgRef{Provider: "gh", Name: fmt.Sprintf("org-%04d", i)}
+		if _, _, err := db.PutOrganization(context.Background(), ref, auditlog.OrganizationUpdate{Plan: &business}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
+// BenchmarkAppendBatch1000 appends durable batches of 1,000 events spread over
+// 1,000 organizations, one batch after another.
+func BenchmarkAppendBatch1000(b *testing.B) {
+	const orgs, batch = 1000, 1000
+	db := openBenchDB(b, orgs)
+	rng := rand.New(rand.NewPCG(1, 1))
+	now := time.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		events := make([]auditlog.Event, batch)
+		for j := range events {
+			events[j] = benchEvent(rng, orgs, now)
+		}
+		b.StartTimer()
+		if _, err := db.AppendEvents(context.Background(), events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendConcurrentSingle appends one event per call from many
+// goroutines: the group commit shares fsyncs between them.
+func BenchmarkAppendConcurrentSingle(b *testing.B) {
+	const orgs = 100
+	db := openBenchDB(b, orgs)
+	now := time.Now()
+	b.SetParallelism(64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
+		for pb.Next() {
+			if _, err := db.AppendEvents(context.Background(), []auditlog.Event{benchEvent(rng, orgs, now)}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkFindNewest100 reads the newest 100 events of one organization of 200,000.
+func BenchmarkFindNewest100(b *testing.B) {
+	db := openBenchDB(b, 1)
+	rng := rand.New(rand.NewPCG(1, 1))
+	now := time.Now()
+	for i := 0; i < 200; i++ {
+		events := make([]auditlog.Event, 1000)
+		for j := range events {
+			events[j] = benchEvent(rng, 1, now)
+		}
+		if _, err := db.AppendEvents(context.Background(), events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ref := auditlog.OrgRef{Provider: "gh", Name: "org-0000"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		for _, err := range db.FindEvents(context.Background(), ref, auditlog.EventFilter{Limit: 100}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 100 {
+			b.Fatalf("got %d events", n)
+		}
+	}
+}
