@@ -109,7 +109,9 @@ func decodeEvent(e *auditlog.Event, ts, seq int64, v []byte) error {
 	e.Timestamp = time.UnixMilli(ts).UTC()
 	e.ReceivedAt = time.UnixMilli(ts + delta).UTC()
 	if flags&flagUUID != 0 {
-		e.ID = auditlog.FormatUUID(d.bytes(16))
+		if u := d.bytes(16); u != nil { // nil if truncated: d.err is set
+			e.ID = auditlog.FormatUUID(u)
+		}
 	} else {
 		e.ID = d.string()
 	}
@@ -194,7 +196,7 @@ func parseUUID(s string) (u [16]byte, ok bool) {
 	}
 	j := 0
 	for i := 0; i < 36; {
-		if s[i] == '-' {
+		if i == 8 || i == 13 || i == 18 || i == 23 { // the dashes, checked above; digits everywhere else
 			i++
 			continue
 		}

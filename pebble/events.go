@@ -1,11 +1,13 @@
 package pebble
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 
 	"github.com/auditlog/auditlog"
 	"github.com/cockroachdb/pebble/v2"
@@ -17,8 +19,15 @@ var _ auditlog.EventService = (*DB)(nil)
 // commit and returns once it is on stable storage.
 func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*auditlog.AppendResult, error) {
 	now := db.Now().UTC()
-	if err := auditlog.PrepareBatch(events, now); err != nil {
+	err := auditlog.PrepareBatch(events, now)
+	// Every bad event is reported: the invalid ones and those of unknown organizations.
+	bad, _ := auditlog.ErrorDetails(err).([]auditlog.EventError)
+	if err != nil && len(bad) == 0 {
 		return nil, err
+	}
+	invalid := make(map[int]bool, len(bad))
+	for _, b := range bad {
+		invalid[b.Index] = true
 	}
 	op := &appendOp{
 		orgs:   make([]uint32, len(events)),
@@ -28,9 +37,11 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 		done:   make(chan appendDone, 1),
 	}
 	ids := map[auditlog.OrgRef]uint32{}
-	var bad []auditlog.EventError
 	receivedAt := now.Truncate(1e6)
 	for i := range events {
+		if invalid[i] {
+			continue
+		}
 		e := &events[i]
 		id, ok := ids[e.Organization]
 		if !ok {
@@ -53,6 +64,7 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 		op.values[i] = encodeEvent(make([]byte, 0, 256), e)
 	}
 	if len(bad) > 0 {
+		slices.SortFunc(bad, func(a, b auditlog.EventError) int { return cmp.Compare(a.Index, b.Index) })
 		return nil, auditlog.BatchError(bad)
 	}
 	res, err := db.writer.submit(ctx, op)
@@ -73,7 +85,11 @@ func (db *DB) FindEvents(ctx context.Context, ref auditlog.OrgRef, f auditlog.Ev
 		}
 		from, to := int64(0), int64(math.MaxInt64)
 		if !f.From.IsZero() {
-			from = max(f.From.UnixMilli(), 0)
+			from = f.From.UnixMilli()
+			if f.From.Nanosecond()%1e6 != 0 { // stored timestamps are whole milliseconds: round From up
+				from++
+			}
+			from = max(from, 0)
 		}
 		if !f.To.IsZero() {
 			to = f.To.UnixMilli()

@@ -35,7 +35,8 @@ type writer struct {
 	db   *DB
 	ops  chan *appendOp
 	stop chan struct{}
-	wg   sync.WaitGroup
+	wg   sync.WaitGroup // the goroutine
+	subs sync.WaitGroup // submit calls between the closed check and the queue
 
 	mu       sync.Mutex
 	isClosed bool
@@ -60,13 +61,13 @@ func (w *writer) submit(ctx context.Context, op *appendOp) (*auditlog.AppendResu
 		w.mu.Unlock()
 		return nil, errClosed
 	}
-	w.wg.Add(1) // the op holds the writer open until it is queued
+	w.subs.Add(1) // the op holds the writer open until it is queued
 	w.mu.Unlock()
 	select {
 	case w.ops <- op:
-		w.wg.Done()
+		w.subs.Done()
 	case <-ctx.Done():
-		w.wg.Done()
+		w.subs.Done()
 		return nil, ctx.Err()
 	}
 	select {
@@ -92,6 +93,7 @@ func (w *writer) close() {
 	}
 	w.isClosed = true
 	w.mu.Unlock()
+	w.subs.Wait() // every op let in is queued: the goroutine drains them all before it stops
 	close(w.stop)
 	w.wg.Wait()
 }
@@ -103,29 +105,30 @@ func (w *writer) run() {
 		select {
 		case first = <-w.ops:
 		case <-w.stop:
-			// Drain what was queued before close: those callers are waiting.
-			for {
-				select {
-				case op := <-w.ops:
-					w.commit([]*appendOp{op})
-				default:
-					return
-				}
-			}
-		}
-		group, n := []*appendOp{first}, len(first.events)
-	gather:
-		for n < w.db.MaxCommitEvents {
+			// Commit what was queued before close: those callers are waiting.
 			select {
-			case op := <-w.ops:
-				group = append(group, op)
-				n += len(op.events)
+			case first = <-w.ops:
 			default:
-				break gather
+				return
 			}
 		}
-		w.commit(group)
+		w.commit(w.gather(first))
 	}
+}
+
+// gather takes first and every op already waiting, up to MaxCommitEvents events.
+func (w *writer) gather(first *appendOp) []*appendOp {
+	group, n := []*appendOp{first}, len(first.events)
+	for n < w.db.MaxCommitEvents {
+		select {
+		case op := <-w.ops:
+			group = append(group, op)
+			n += len(op.events)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 // commit writes a group of ops in one synced batch and answers each op.

@@ -3,7 +3,6 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
-	"iter"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/internal/demo"
+	"github.com/auditlog/auditlog/pebble"
 )
 
 var now = time.Date(2025, 6, 28, 14, 29, 13, 430_123_456, time.UTC)
@@ -125,24 +125,75 @@ func TestEvents_Deterministic(t *testing.T) {
 
 func TestSeed(t *testing.T) {
 	ctx := context.Background()
-	st := newFakeStore()
-	s := demo.Services{Directory: st, Tokens: st, Events: st}
+	dir := t.TempDir()
+	db := mustOpenStore(t, dir, now)
+	rec := &batchRecorder{EventService: db}
+	s := demo.Services{Directory: db, Tokens: db, Events: rec}
 
 	token, err := demo.Seed(ctx, s, now, rand.New(rand.NewPCG(1, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token == "" || st.tokens[token] != demo.AdminEmail {
-		t.Fatalf("token %q is not a token of %s", token, demo.AdminEmail)
+	if tok, err := db.Authenticate(ctx, token); err != nil || tok.Email != demo.AdminEmail {
+		t.Fatalf("token %q is not a token of %s: %v, %v", token, demo.AdminEmail, tok, err)
 	}
-	if got, want := st.plan, auditlog.PlanBusiness; got != want {
+	org, err := db.FindOrganization(ctx, demo.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := org.Plan, auditlog.PlanBusiness; got != want {
 		t.Errorf("plan %q, want %q", got, want)
 	}
-	if m := st.members[demo.AdminEmail]; m.Role != auditlog.RoleOrganizationAdmin {
-		t.Errorf("admin's role %q, want %q", m.Role, auditlog.RoleOrganizationAdmin)
+
+	generated := demo.Events(now, rand.New(rand.NewPCG(1, 0)))
+	want := len(generated)
+	stored := mustFindEvents(t, db)
+	if len(stored) != want {
+		t.Fatalf("stored %d events, want %d", len(stored), want)
+	}
+	ids := make(map[string]bool, len(stored))
+	for _, ev := range stored {
+		ids[ev.ID] = true
+	}
+	for _, ev := range generated {
+		if !ids[ev.ID] {
+			t.Fatalf("event %s was not stored", ev.ID)
+		}
+	}
+	if len(rec.batches) == 0 {
+		t.Error("no AppendEvents call")
+	}
+	for _, n := range rec.batches {
+		if n > 1000 {
+			t.Errorf("a batch of %d events", n)
+		}
+	}
+
+	admin, err := db.FindMember(ctx, demo.Org, demo.AdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if admin.Role != auditlog.RoleOrganizationAdmin {
+		t.Errorf("admin's role %q, want %q", admin.Role, auditlog.RoleOrganizationAdmin)
+	}
+
+	// Every member that acts is a member, with the role it acts with.
+	members := map[string]*auditlog.Member{demo.AdminEmail: admin}
+	for _, ev := range stored {
+		m, ok := members[ev.Actor.Email]
+		if !ok {
+			m, err = db.FindMember(ctx, demo.Org, ev.Actor.Email)
+			if err != nil {
+				t.Fatalf("actor %s is not a member: %v", ev.Actor.Email, err)
+			}
+			members[ev.Actor.Email] = m
+		}
+		if ev.Actor.Role != m.Role && !(m.Manager && ev.Actor.Role == auditlog.RoleOrganizationManager) {
+			t.Fatalf("%s acts as %s but is a %s", ev.Actor.Email, ev.Actor.Role, m.Role)
+		}
 	}
 	managers := 0
-	for _, m := range st.members {
+	for _, m := range members {
 		if m.Manager {
 			managers++
 			if m.Role != auditlog.RoleOrganizationMember {
@@ -150,120 +201,70 @@ func TestSeed(t *testing.T) {
 			}
 		}
 	}
-	if managers != 1 || len(st.members) < 6 {
-		t.Errorf("%d members, %d managers: want several members and one manager", len(st.members), managers)
+	if managers != 1 || len(members) < 6 {
+		t.Errorf("%d members, %d managers: want several members and one manager", len(members), managers)
 	}
-	want := len(demo.Events(now, rand.New(rand.NewPCG(1, 0))))
-	if len(st.events) != want {
-		t.Fatalf("stored %d events, want %d", len(st.events), want)
-	}
-	for _, n := range st.batches {
-		if n > 1000 {
-			t.Errorf("a batch of %d events", n)
-		}
-	}
-	// Every member that acts is a member, with the role it acts with.
-	for _, ev := range st.events {
-		m, ok := st.members[ev.Actor.Email]
-		if !ok {
-			t.Fatalf("actor %s is not a member", ev.Actor.Email)
-		}
-		if ev.Actor.Role != m.Role && !(m.Manager && ev.Actor.Role == auditlog.RoleOrganizationManager) {
-			t.Fatalf("%s acts as %s but is a %s", ev.Actor.Email, ev.Actor.Role, m.Role)
-		}
+	if got, err := db.Memberships(ctx, demo.AdminEmail); err != nil || len(got) != 1 || got[0].OrgRef != demo.Org {
+		t.Errorf("admin's memberships: %+v, %v; want %s", got, err, demo.Org)
 	}
 
 	// A restart, a day later: a new token, no new events.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenStore(t, dir, now.Add(24*time.Hour))
+	rec = &batchRecorder{EventService: db}
+	s = demo.Services{Directory: db, Tokens: db, Events: rec}
 	token2, err := demo.Seed(ctx, s, now.Add(24*time.Hour), rand.New(rand.NewPCG(1, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token2 == token || st.tokens[token2] != demo.AdminEmail {
-		t.Errorf("restart: token %q, want a fresh token of %s", token2, demo.AdminEmail)
+	if tok, err := db.Authenticate(ctx, token2); token2 == token || err != nil || tok.Email != demo.AdminEmail {
+		t.Errorf("restart: token %q (%v, %v), want a fresh token of %s", token2, tok, err, demo.AdminEmail)
 	}
-	if len(st.events) != want {
-		t.Errorf("restart: %d events, want still %d", len(st.events), want)
+	if n := len(mustFindEvents(t, db)); n != want {
+		t.Errorf("restart: %d events, want still %d", n, want)
+	}
+	if len(rec.batches) != 0 {
+		t.Errorf("restart: appended %d batches, want none", len(rec.batches))
 	}
 }
 
-// fakeStore is just enough of a store for Seed.
-type fakeStore struct {
-	plan    string
-	members map[string]auditlog.Member
-	tokens  map[string]string // secret to email
-	events  []auditlog.Event
+// mustOpenStore opens the Pebble store in dir, its clock stopped at now; it is closed when tb ends.
+func mustOpenStore(tb testing.TB, dir string, now time.Time) *pebble.DB {
+	tb.Helper()
+	db := pebble.NewDB(dir)
+	db.Now = func() time.Time { return now }
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return db
+}
+
+func mustFindEvents(tb testing.TB, events auditlog.EventService) []*auditlog.Event {
+	tb.Helper()
+	var out []*auditlog.Event
+	for ev, err := range events.FindEvents(context.Background(), demo.Org, auditlog.EventFilter{}) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// batchRecorder hands AppendEvents to the real store and records the size of each batch.
+type batchRecorder struct {
+	auditlog.EventService
 	batches []int
 }
 
-func newFakeStore() *fakeStore {
-	return &fakeStore{members: map[string]auditlog.Member{}, tokens: map[string]string{}}
-}
-
-func (f *fakeStore) PutOrganization(_ context.Context, ref auditlog.OrgRef, upd auditlog.OrganizationUpdate) (*auditlog.Organization, bool, error) {
-	created := f.plan == ""
-	o := &auditlog.Organization{OrgRef: ref, Plan: f.plan}
-	upd.Apply(o, created)
-	f.plan = o.Plan
-	return o, created, nil
-}
-
-func (f *fakeStore) FindOrganization(context.Context, auditlog.OrgRef) (*auditlog.Organization, error) {
-	panic("not used")
-}
-
-func (f *fakeStore) PutMember(_ context.Context, ref auditlog.OrgRef, email string, upd auditlog.MemberUpdate) (*auditlog.Member, bool, error) {
-	m, ok := f.members[email]
-	m.Org, m.Email = ref, email
-	if upd.Role != nil {
-		m.Role = *upd.Role
-	}
-	if upd.Manager != nil {
-		m.Manager = *upd.Manager
-	}
-	if !auditlog.ValidMemberRole(m.Role) {
-		return nil, false, auditlog.Errorf(auditlog.EUNPROCESSABLE, "invalid role %q", m.Role)
-	}
-	f.members[email] = m
-	return &m, !ok, nil
-}
-
-func (f *fakeStore) FindMember(context.Context, auditlog.OrgRef, string) (*auditlog.Member, error) {
-	panic("not used")
-}
-
-func (f *fakeStore) DeleteMember(context.Context, auditlog.OrgRef, string) error { panic("not used") }
-
-func (f *fakeStore) Memberships(context.Context, string) ([]auditlog.Membership, error) {
-	panic("not used")
-}
-
-func (f *fakeStore) CreateToken(_ context.Context, email string, _ *time.Time) (*auditlog.Token, error) {
-	secret, _ := auditlog.NewTokenSecret()
-	f.tokens[secret] = email
-	return &auditlog.Token{ID: auditlog.NewID(8), Email: email, Secret: secret}, nil
-}
-
-func (f *fakeStore) Authenticate(context.Context, string) (*auditlog.Token, error) { panic("not used") }
-
-func (f *fakeStore) Tokens(context.Context, string) ([]auditlog.Token, error) { panic("not used") }
-
-func (f *fakeStore) DeleteToken(context.Context, string, string) error { panic("not used") }
-
-func (f *fakeStore) AppendEvents(_ context.Context, events []auditlog.Event) (*auditlog.AppendResult, error) {
-	if err := auditlog.PrepareBatch(events, now); err != nil {
-		return nil, err
-	}
-	f.batches = append(f.batches, len(events))
-	f.events = append(f.events, events...)
-	return &auditlog.AppendResult{Accepted: len(events)}, nil
-}
-
-func (f *fakeStore) FindEvents(_ context.Context, ref auditlog.OrgRef, filter auditlog.EventFilter) iter.Seq2[*auditlog.Event, error] {
-	return func(yield func(*auditlog.Event, error) bool) {
-		for i := len(f.events) - 1; i >= 0; i-- {
-			if f.events[i].Organization != ref || !yield(&f.events[i], nil) {
-				return
-			}
-		}
-	}
+func (r *batchRecorder) AppendEvents(ctx context.Context, events []auditlog.Event) (*auditlog.AppendResult, error) {
+	r.batches = append(r.batches, len(events))
+	return r.EventService.AppendEvents(ctx, events)
 }
