@@ -56,6 +56,11 @@ type Event struct {
 	Details        json.RawMessage `json:"details,omitempty"`
 	IPAddress      string          `json:"ipAddress,omitempty"`
 	UserAgent      string          `json:"userAgent,omitempty"`
+
+	// Salt is the random salt of the personal fields (see Leaf); an erased
+	// event has none, and PersonalHash instead. Neither is part of the v1 JSON.
+	Salt         []byte `json:"-"`
+	PersonalHash []byte `json:"-"`
 }
 
 // Level returns the catalog level of the event's action.
@@ -88,10 +93,11 @@ func (e *Event) Normalize(now time.Time) {
 		e.Actor.Email = email
 	}
 	if len(e.Details) > 0 {
-		if string(e.Details) == "null" {
-			e.Details = nil
-		} else if c, err := compactJSON(e.Details); err == nil {
+		if c, err := compactJSON(e.Details); err == nil {
 			e.Details = c
+		}
+		if string(e.Details) == "null" || string(e.Details) == "{}" {
+			e.Details = nil // no details: read back as {}
 		}
 	}
 }
@@ -164,6 +170,9 @@ func (e *Event) Validate(now time.Time) error {
 		}
 		if e.Details[0] != '{' || !json.Valid(e.Details) {
 			return invalid("details must be a JSON object")
+		}
+		if !utf8.Valid(e.Details) { // json.Valid does not check the encoding of strings
+			return invalid("details is not valid UTF-8")
 		}
 	}
 	return nil
