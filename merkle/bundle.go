@@ -13,7 +13,6 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // The evidence bundle is NDJSON. Its first line is a BundleHeader; each
@@ -51,7 +50,7 @@ func AppendBundleHeader(b []byte, checkpoint []byte, complete bool) []byte {
 }
 
 // AppendBundleLine appends an event's line (with its newline) to b.
-func AppendBundleLine(b []byte, e *auditlog.Event, p []tlog.Hash) []byte {
+func AppendBundleLine(b []byte, e *auditlog.Event, p [][32]byte) []byte {
 	b = append(b, `{"event":`...)
 	b = e.AppendJSON(b)
 	b = append(b, `,"proof":[`...)

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"time"
@@ -14,9 +15,10 @@ import (
 //	byte     codec version (1)
 //	uvarint  action code (auditlog.ActionCode)
 //	byte     flags: bits 0-1 result, bit 2 source API, bit 3 id is a UUID (16 raw bytes),
-//	         bit 4 description is the catalog's
+//	         bit 4 description is the catalog's, bit 5 personal fields erased
 //	byte     actor role code (index in roleCodes)
 //	varint   receivedAt - timestamp, in milliseconds
+//	personal 16 bytes: the salt of the personal fields, or, if erased, 32 bytes: their hash
 //	id       16 bytes if flagUUID, else a string
 //	strings  actor email, repositoryName, entityId, [description], details, ipAddress, userAgent
 //
@@ -28,6 +30,7 @@ const (
 	flagSourceAPI   = 0x04
 	flagUUID        = 0x08
 	flagDefaultDesc = 0x10
+	flagErased      = 0x20
 )
 
 var resultCodes = []string{auditlog.ResultSucceed, auditlog.ResultFailed, auditlog.ResultRejected}
@@ -59,10 +62,18 @@ func encodeEvent(b []byte, e *auditlog.Event) []byte {
 	if e.Description == def.Description {
 		flags |= flagDefaultDesc
 	}
+	personal := e.Salt
+	if e.Erased() {
+		flags |= flagErased
+		personal = e.PersonalHash
+	} else if len(personal) != auditlog.SaltSize {
+		panic("pebble: encoding an event without a salt")
+	}
 	b = append(b, codecVersion)
 	b = binary.AppendUvarint(b, uint64(action))
 	b = append(b, flags, byte(indexOf(roleCodes, e.Actor.Role)))
 	b = binary.AppendVarint(b, e.ReceivedAt.UnixMilli()-e.Timestamp.UnixMilli())
+	b = append(b, personal...)
 	if isUUID {
 		b = append(b, uuid[:]...)
 	} else {
@@ -108,6 +119,12 @@ func decodeEvent(e *auditlog.Event, ts, seq int64, v []byte) error {
 	e.Actor.Role = roleCodes[role]
 	e.Timestamp = time.UnixMilli(ts).UTC()
 	e.ReceivedAt = time.UnixMilli(ts + delta).UTC()
+	e.Salt, e.PersonalHash = nil, nil
+	if flags&flagErased != 0 {
+		e.PersonalHash = bytes.Clone(d.bytes(32))
+	} else {
+		e.Salt = bytes.Clone(d.bytes(auditlog.SaltSize))
+	}
 	if flags&flagUUID != 0 {
 		if u := d.bytes(16); u != nil { // nil if truncated: d.err is set
 			e.ID = auditlog.FormatUUID(u)

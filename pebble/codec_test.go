@@ -29,6 +29,7 @@ func codecEvent(tb testing.TB, mod func(e *auditlog.Event)) auditlog.Event {
 		tb.Fatalf("test event is invalid: %v", err)
 	}
 	e.ReceivedAt = codecNow
+	e.Salt = []byte("0123456789abcdef")
 	e.Organization = auditlog.OrgRef{} // in the key, not the value
 	return e
 }
@@ -91,11 +92,27 @@ func TestCodec_RoundTrip(t *testing.T) {
 	}
 }
 
+func TestCodec_Erased(t *testing.T) {
+	want := codecEvent(t, func(e *auditlog.Event) { e.IPAddress, e.UserAgent = "10.0.0.1", "curl" })
+	personal, _ := want.Personal()
+	if err := want.Erase(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := roundTrip(t, want, 3)
+	want.Sequence = 3
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if p, _ := got.Personal(); p != personal || got.Actor.Email != auditlog.Redacted || got.Salt != nil {
+		t.Errorf("erased event decoded as %+v", got)
+	}
+}
+
 func TestCodec_Size(t *testing.T) {
 	// Catalog descriptions and canonical UUIDs are stored compactly.
 	e := codecEvent(t, func(e *auditlog.Event) { e.ID = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b" })
 	_, v := roundTrip(t, e, 0)
-	if len(v) > 48 {
+	if len(v) > 48+auditlog.SaltSize {
 		t.Errorf("a minimal event with a UUID takes %d bytes: %x", len(v), v)
 	}
 }

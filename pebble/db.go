@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/merkle"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // DB is the embedded store. It implements auditlog.DirectoryService,
@@ -24,24 +26,35 @@ type DB struct {
 	Logger *slog.Logger
 	// MaxCommitEvents bounds how many events one group commit writes.
 	MaxCommitEvents int
+	// SigningKey signs checkpoints; without one no checkpoint is signed.
+	SigningKey *merkle.Key
+	// OriginPrefix starts the origin line of checkpoints: <prefix>/<provider>/<name>.
+	OriginPrefix string
+	// CheckpointInterval bounds how long new events wait for a signed
+	// checkpoint; 0 turns the background signer off (see SignCheckpoints).
+	CheckpointInterval time.Duration
 
 	path string
 	db   *pebble.DB
 
-	dirMu sync.Mutex // serializes directory writes (org ids, read-modify-write of records)
+	dirMu   sync.Mutex // serializes directory writes (org ids, read-modify-write of records)
+	eraseMu sync.Mutex // serializes erasures (read-modify-write of events)
 
 	writer  *writer
+	signer  *signer
 	metrics *Metrics
 }
 
 // NewDB returns a store for the database directory path; call Open next.
 func NewDB(path string) *DB {
 	return &DB{
-		Now:             time.Now,
-		Logger:          slog.Default(),
-		MaxCommitEvents: 20_000,
-		path:            path,
-		metrics:         newMetrics(),
+		Now:                time.Now,
+		Logger:             slog.Default(),
+		MaxCommitEvents:    20_000,
+		OriginPrefix:       "auditlog",
+		CheckpointInterval: time.Second,
+		path:               path,
+		metrics:            newMetrics(),
 	}
 }
 
@@ -50,6 +63,7 @@ func (db *DB) Open() error {
 	opts := &pebble.Options{
 		Logger:             pebbleLogger{db.Logger.With("component", "pebble")},
 		FormatMajorVersion: pebble.FormatNewest,
+		FS:                 noRecycleFS{vfs.Default},
 	}
 	pdb, err := pebble.Open(db.path, opts)
 	if err != nil {
@@ -60,6 +74,11 @@ func (db *DB) Open() error {
 		_ = pdb.Close()
 		return err
 	}
+	db.signer = newSigner(db)
+	if err := db.signer.start(); err != nil {
+		_ = pdb.Close()
+		return fmt.Errorf("start checkpoint signer: %w", err)
+	}
 	db.writer = newWriter(db)
 	return nil
 }
@@ -68,6 +87,13 @@ func (db *DB) Open() error {
 func (db *DB) Close() error {
 	if db.writer != nil {
 		db.writer.close()
+	}
+	if db.signer != nil {
+		db.signer.stop()
+		// Sign what the last commits added, so a clean shutdown leaves every event checkpointed.
+		if err := db.signer.signAll(); err != nil {
+			db.Logger.Error("signing final checkpoints failed", "err", err)
+		}
 	}
 	if db.db == nil {
 		return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 var _ auditlog.EventService = (*DB)(nil)
@@ -34,6 +35,7 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 		events: events,
 		values: make([][]byte, len(events)),
 		fresh:  make([]bool, len(events)),
+		leaves: make([]tlog.Hash, len(events)),
 		done:   make(chan appendDone, 1),
 	}
 	ids := map[auditlog.OrgRef]uint32{}
@@ -60,8 +62,14 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 			op.fresh[i] = true
 		}
 		e.ReceivedAt = receivedAt
+		e.Salt = auditlog.NewSalt()
 		op.orgs[i] = id
 		op.values[i] = encodeEvent(make([]byte, 0, 256), e)
+		leaf, err := e.LeafHash()
+		if err != nil {
+			return nil, err
+		}
+		op.leaves[i] = leaf
 	}
 	if len(bad) > 0 {
 		slices.SortFunc(bad, func(a, b auditlog.EventError) int { return cmp.Compare(a.Index, b.Index) })

@@ -14,6 +14,9 @@ const (
 	prefixEvent   = 'E'  // E|org|ts|seq              -> encoded event (codec.go)
 	prefixSeq     = 'S'  // S|org|seq                 -> ts: finds an event by sequence
 	prefixID      = 'I'  // I|org|id                  -> seq (uvarint): idempotent ids
+	prefixActor   = 'a'  // a|org|email|0x00|ts|seq   -> nothing: events by actor (erasure, search)
+	prefixHash    = 'H'  // H|org|index               -> 32-byte tlog stored hash of the org's tree
+	prefixCheckpt = 'C'  // C|org|size                -> signed checkpoint note of that tree size
 	prefixOrgName = 'n'  // n|provider|0x00|name      -> org
 	prefixOrg     = 'o'  // o|org                     -> organization (JSON)
 	prefixMember  = 'm'  // m|org|email               -> member (JSON)
@@ -130,3 +133,35 @@ func parseSeqKey(k []byte) (org uint32, seq int64) {
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
 
 func uvarint(b []byte) (uint64, int) { return binary.Uvarint(b) }
+
+func actorKey(org uint32, email string, ts, seq int64) []byte {
+	b := actorPrefix(org, email)
+	b = appendU64(b, uint64(ts))
+	return appendU64(b, uint64(seq))
+}
+
+func actorPrefix(org uint32, email string) []byte {
+	b := make([]byte, 0, 22+len(email))
+	b = append(b, prefixActor)
+	b = appendU32(b, org)
+	b = append(b, email...)
+	return append(b, 0)
+}
+
+func hashKey(org uint32, index int64) []byte {
+	b := make([]byte, 0, 13)
+	b = append(b, prefixHash)
+	b = appendU32(b, org)
+	return appendU64(b, uint64(index))
+}
+
+func checkpointKey(org uint32, size int64) []byte {
+	b := make([]byte, 0, 13)
+	b = append(b, prefixCheckpt)
+	b = appendU32(b, org)
+	return appendU64(b, uint64(size))
+}
+
+func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+func beUint32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }

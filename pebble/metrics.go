@@ -12,6 +12,7 @@ type Metrics struct {
 	eventsDuplicate prometheus.Counter
 	commitOps       prometheus.Histogram
 	commitSeconds   prometheus.Histogram
+	checkpoints     prometheus.Counter
 }
 
 func newMetrics() *Metrics {
@@ -30,6 +31,9 @@ func newMetrics() *Metrics {
 			Name: "auditlog_store_commit_seconds", Help: "Time to write and sync one group commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "auditlog_checkpoints_signed_total", Help: "Signed checkpoints stored.",
+		}),
 	}
 }
 
@@ -41,5 +45,5 @@ func (m *Metrics) observeCommit(ops int, start time.Time) {
 // Collectors returns the store's metrics for registration.
 func (db *DB) Collectors() []prometheus.Collector {
 	m := db.metrics
-	return []prometheus.Collector{m.eventsAppended, m.eventsDuplicate, m.commitOps, m.commitSeconds}
+	return []prometheus.Collector{m.eventsAppended, m.eventsDuplicate, m.commitOps, m.commitSeconds, m.checkpoints}
 }

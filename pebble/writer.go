@@ -10,6 +10,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // An appendOp is one AppendEvents call waiting for the writer: its events are
@@ -19,6 +20,7 @@ type appendOp struct {
 	events []auditlog.Event
 	values [][]byte // encoded values (codec.go), without key
 	fresh  []bool   // the id was made by the server just now: no need to look it up
+	leaves []tlog.Hash
 	done   chan appendDone
 }
 
@@ -164,6 +166,7 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 		}
 	}()
 	pending := map[idRef]int64{}
+	hashes := &pendingHashes{db: w.db, m: map[hashRef]tlog.Hash{}}
 
 	results = make([]*auditlog.AppendResult, len(group))
 	for gi, op := range group {
@@ -197,6 +200,10 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 			_ = b.Set(eventKey(org, ts, seq), op.values[i], nil)
 			_ = b.Set(seqKey(org, seq), appendU64(nil, uint64(ts)), nil)
 			_ = b.Set(idKey(org, e.ID), appendUvarint(nil, uint64(seq)), nil)
+			_ = b.Set(actorKey(org, e.Actor.Email, ts, seq), nil, nil)
+			if err := hashes.add(b, org, seq, op.leaves[i]); err != nil {
+				return nil, err
+			}
 			res.Accepted++
 			res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
 		}
@@ -208,6 +215,9 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 	if err := b.Commit(pebble.Sync); err != nil {
 		w.db.Logger.Error("commit events failed", "err", err, "events", b.Count())
 		return nil, auditlog.Errorf(auditlog.EUNAVAILABLE, "storage is unavailable; nothing of this batch was stored")
+	}
+	for org := range saved {
+		w.db.signer.grew(org, w.next[org])
 	}
 	return results, nil
 }
@@ -251,4 +261,49 @@ func (w *writer) nextSeq(org uint32) (int64, error) {
 	}
 	w.next[org] = next
 	return next, nil
+}
+
+type hashRef struct {
+	org   uint32
+	index int64
+}
+
+// pendingHashes computes the tlog stored hashes of new leaves, reading the
+// earlier ones from this group's batch or from the store.
+type pendingHashes struct {
+	db  *DB
+	org uint32
+	m   map[hashRef]tlog.Hash
+}
+
+// add stores in b the hashes that record seq of org adds to its tree.
+func (p *pendingHashes) add(b *pebble.Batch, org uint32, seq int64, leaf tlog.Hash) error {
+	p.org = org
+	hs, err := tlog.StoredHashesForRecordHash(seq, leaf, p)
+	if err != nil {
+		return fmt.Errorf("merkle hashes of %d/%d: %w", org, seq, err)
+	}
+	idx := tlog.StoredHashIndex(0, seq)
+	for i, h := range hs {
+		p.m[hashRef{org, idx + int64(i)}] = h
+		_ = b.Set(hashKey(org, idx+int64(i)), h[:], nil)
+	}
+	return nil
+}
+
+// ReadHashes implements tlog.HashReader for the org of the current add.
+func (p *pendingHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		if h, ok := p.m[hashRef{p.org, idx}]; ok {
+			out[i] = h
+			continue
+		}
+		h, err := p.db.readHash(p.org, idx)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = h
+	}
+	return out, nil
 }

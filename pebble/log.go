@@ -1,0 +1,221 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+
+	"github.com/auditlog/auditlog"
+	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+var _ auditlog.LogService = (*DB)(nil)
+
+// readHash reads one stored hash of an organization's tree.
+func (db *DB) readHash(org uint32, index int64) (tlog.Hash, error) {
+	var h tlog.Hash
+	v, err := db.get(hashKey(org, index))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return h, fmt.Errorf("stored hash %d of organization %d is missing", index, org)
+	} else if err != nil {
+		return h, err
+	}
+	if len(v) != tlog.HashSize {
+		return h, fmt.Errorf("stored hash %d of organization %d is corrupt", index, org)
+	}
+	copy(h[:], v)
+	return h, nil
+}
+
+// hashReader reads an organization's stored hashes (tlog.HashReader).
+type hashReader struct {
+	db  *DB
+	org uint32
+}
+
+func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		h, err := r.db.readHash(r.org, idx)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+var errNoCheckpoint = auditlog.Errorf(auditlog.ENOTFOUND, "no checkpoint has been signed for this organization yet")
+
+// LatestCheckpoint returns the organization's newest signed checkpoint.
+func (db *DB) LatestCheckpoint(ctx context.Context, ref auditlog.OrgRef) ([]byte, int64, error) {
+	org, err := db.orgID(ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	return db.latestCheckpoint(org)
+}
+
+func (db *DB) latestCheckpoint(org uint32) ([]byte, int64, error) {
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: checkpointKey(org, 0), UpperBound: orgPrefixEnd(prefixCheckpt, org)})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		if err := it.Error(); err != nil {
+			return nil, 0, err
+		}
+		return nil, 0, errNoCheckpoint
+	}
+	_, size := parseSeqKey(it.Key())
+	return append([]byte(nil), it.Value()...), size, nil
+}
+
+// checkpointAt returns the signed checkpoint of the given size; 0 means the latest.
+func (db *DB) checkpointAt(org uint32, size int64) ([]byte, int64, error) {
+	if size == 0 {
+		return db.latestCheckpoint(org)
+	}
+	v, err := db.get(checkpointKey(org, size))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, 0, auditlog.Errorf(auditlog.ENOTFOUND, "no checkpoint of tree size %d was signed", size)
+	}
+	return v, size, err
+}
+
+// ProveInclusion proves event seq in the tree of a signed checkpoint.
+func (db *DB) ProveInclusion(ctx context.Context, ref auditlog.OrgRef, seq, size int64) (*auditlog.InclusionProof, error) {
+	org, err := db.orgID(ref)
+	if err != nil {
+		return nil, err
+	}
+	note, size, err := db.checkpointAt(org, size)
+	if err != nil {
+		return nil, err
+	}
+	if seq < 0 || seq >= size {
+		return nil, auditlog.Errorf(auditlog.ENOTFOUND, "event %d is not in the tree of size %d", seq, size)
+	}
+	r := hashReader{db, org}
+	leaf, err := r.ReadHashes([]int64{tlog.StoredHashIndex(0, seq)})
+	if err != nil {
+		return nil, err
+	}
+	p, err := tlog.ProveRecord(size, seq, r)
+	if err != nil {
+		return nil, fmt.Errorf("prove %s/%d in %d: %w", ref, seq, size, err)
+	}
+	return &auditlog.InclusionProof{Sequence: seq, TreeSize: size, LeafHash: leaf[0][:], Proof: hashBytes(p), Checkpoint: string(note)}, nil
+}
+
+// ProveConsistency proves two signed checkpoints consistent.
+func (db *DB) ProveConsistency(ctx context.Context, ref auditlog.OrgRef, from, to int64) (*auditlog.ConsistencyProof, error) {
+	org, err := db.orgID(ref)
+	if err != nil {
+		return nil, err
+	}
+	toNote, to, err := db.checkpointAt(org, to)
+	if err != nil {
+		return nil, err
+	}
+	if from <= 0 || from > to {
+		return nil, auditlog.Errorf(auditlog.EINVALID, "from must be between 1 and to (%d)", to)
+	}
+	fromNote, _, err := db.checkpointAt(org, from)
+	if err != nil {
+		return nil, err
+	}
+	p, err := tlog.ProveTree(to, from, hashReader{db, org})
+	if err != nil {
+		return nil, fmt.Errorf("prove %s %d..%d: %w", ref, from, to, err)
+	}
+	return &auditlog.ConsistencyProof{From: from, To: to, Proof: hashBytes(p), FromCheckpoint: string(fromNote), ToCheckpoint: string(toNote)}, nil
+}
+
+func hashBytes(hs []tlog.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
+
+// LogEvents yields the retained events below size, ascending, with proofs.
+func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) iter.Seq2[*auditlog.ProvenEvent, error] {
+	return func(yield func(*auditlog.ProvenEvent, error) bool) {
+		org, err := db.orgID(ref)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		r := hashReader{db, org}
+		for e, err := range db.eventsBySequence(ctx, org, ref, 0, size) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			p, err := tlog.ProveRecord(size, e.Sequence, r)
+			if err != nil {
+				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, e.Sequence, err))
+				return
+			}
+			pe := &auditlog.ProvenEvent{Event: e, Proof: make([][32]byte, len(p))}
+			for i := range p {
+				pe.Proof[i] = p[i]
+			}
+			if !yield(pe, nil) {
+				return
+			}
+		}
+	}
+}
+
+// eventsBySequence yields an organization's events with sequences in [from, to), ascending.
+func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.OrgRef, from, to int64) iter.Seq2[*auditlog.Event, error] {
+	return func(yield func(*auditlog.Event, error) bool) {
+		if to <= 0 {
+			to = math.MaxInt64
+		}
+		it, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: seqKey(org, from), UpperBound: seqKey(org, to)})
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer it.Close()
+		for valid := it.First(); valid; valid = it.Next() {
+			if err := ctx.Err(); err != nil {
+				yield(nil, err)
+				return
+			}
+			_, seq := parseSeqKey(it.Key())
+			if len(it.Value()) != 8 {
+				yield(nil, fmt.Errorf("event %s/%d: corrupt sequence index", ref, seq))
+				return
+			}
+			ts := int64(beUint64(it.Value()))
+			v, err := db.get(eventKey(org, ts, seq))
+			if errors.Is(err, pebble.ErrNotFound) {
+				yield(nil, fmt.Errorf("event %s/%d is missing", ref, seq))
+				return
+			} else if err != nil {
+				yield(nil, err)
+				return
+			}
+			e := &auditlog.Event{Organization: ref}
+			if err := decodeEvent(e, ts, seq, v); err != nil {
+				yield(nil, fmt.Errorf("event %s/%d: %w", ref, seq, err))
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := it.Error(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
