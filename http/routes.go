@@ -26,11 +26,20 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/organizations/{provider}/{name}/members/{email}", s.handleDeleteMember},
 		{"POST /api/v1/users/{email}/tokens", s.handleCreateUserToken},
 
+		{"POST /api/v1/users/{email}/erase", s.handleErase},
+
 		// Users (api-token).
 		{"GET /api/v1/user", s.handleGetUser},
 
+		// Organization admins and managers (api-token): exports and tamper evidence.
+		{"GET /api/v1/organizations/{provider}/{name}/events/export", s.handleExport},
+		{"GET /api/v1/organizations/{provider}/{name}/checkpoint", s.handleCheckpoint},
+		{"GET /api/v1/organizations/{provider}/{name}/events/{sequence}/proof", s.handleInclusionProof},
+		{"GET /api/v1/organizations/{provider}/{name}/consistency", s.handleConsistencyProof},
+
 		// Anyone.
 		{"GET /api/v1/actions", s.handleActions},
+		{"GET /api/v1/log-key", s.handleLogKey},
 		{"GET /healthz", s.handleHealthz},
 		{"GET /readyz", s.handleReadyz},
 		{"GET /metrics", s.handleMetrics},

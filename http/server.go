@@ -25,6 +25,8 @@ type Server struct {
 	Events    auditlog.EventService
 	Directory auditlog.DirectoryService
 	Tokens    auditlog.TokenService
+	Log       auditlog.LogService
+	LogKey    string // the checkpoint verifier key, served at /api/v1/log-key
 	// Ready reports whether the storage can serve; nil means always ready.
 	Ready func(context.Context) error
 

@@ -24,6 +24,9 @@ type jsonStream struct {
 	scratch []byte
 	n       int
 	started bool
+
+	contentType string // default application/json
+	filename    string // if set, the response is an attachment
 }
 
 // writeWindow is how long a single write of a stream may take.
@@ -35,7 +38,14 @@ func newJSONStream(w http.ResponseWriter, r *http.Request, logger *slog.Logger, 
 
 func (s *jsonStream) start() {
 	s.started = true
-	s.w.Header().Set("Content-Type", "application/json")
+	if s.contentType == "" {
+		s.contentType = "application/json"
+	}
+	if s.filename != "" {
+		attachment(s.w, s.contentType, s.filename)
+	} else {
+		s.w.Header().Set("Content-Type", s.contentType)
+	}
 	s.w.WriteHeader(http.StatusOK)
 	s.bw = bufio.NewWriterSize(s.w, 32<<10)
 	s.bw.WriteString(s.open)
@@ -77,11 +87,9 @@ func (s *jsonStream) fail(err error) {
 		Error(s.w, s.r, s.logger, err)
 		return
 	}
-	if s.r.Context().Err() != nil {
-		s.logger.Debug("stream: client went away", "path", s.r.URL.Path, "items", s.n)
-	} else {
+	_ = s.bw.Flush()
+	if s.r.Context().Err() == nil {
 		s.logger.Error("stream failed after it started; aborting the response", "path", s.r.URL.Path, "items", s.n, "err", err)
 	}
-	_ = s.bw.Flush()
 	panic(http.ErrAbortHandler)
 }

@@ -54,7 +54,7 @@ func ParseKey(skey string) (*Key, error) {
 // verifierKey derives the verifier key of a note signing key
 // "PRIVATE+KEY+<name>+<hash>+<base64(0x01 || ed25519 seed)>".
 func verifierKey(skey string) (string, error) {
-	parts := strings.Split(skey, "+")
+	parts := strings.SplitN(skey, "+", 5)
 	if len(parts) != 5 {
 		return "", errors.New("invalid signing key")
 	}

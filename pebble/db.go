@@ -30,6 +30,8 @@ type DB struct {
 	SigningKey *merkle.Key
 	// OriginPrefix starts the origin line of checkpoints: <prefix>/<provider>/<name>.
 	OriginPrefix string
+	// ReadOnly opens the database for reading only (auditlog verify), without the writer and signer.
+	ReadOnly bool
 	// CheckpointInterval bounds how long new events wait for a signed
 	// checkpoint; 0 turns the background signer off (see SignCheckpoints).
 	CheckpointInterval time.Duration
@@ -64,6 +66,7 @@ func (db *DB) Open() error {
 		Logger:             pebbleLogger{db.Logger.With("component", "pebble")},
 		FormatMajorVersion: pebble.FormatNewest,
 		FS:                 noRecycleFS{vfs.Default},
+		ReadOnly:           db.ReadOnly,
 	}
 	pdb, err := pebble.Open(db.path, opts)
 	if err != nil {
@@ -73,6 +76,9 @@ func (db *DB) Open() error {
 	if err := db.checkFormat(); err != nil {
 		_ = pdb.Close()
 		return err
+	}
+	if db.ReadOnly {
+		return nil
 	}
 	db.signer = newSigner(db)
 	if err := db.signer.start(); err != nil {

@@ -17,6 +17,9 @@ type Config struct {
 	AdminToken      string // from AUDITLOG_ADMIN_TOKEN or AdminTokenFile; generated when empty
 	AdminTokenFile  string
 	Demo            bool
+	SigningKeyFile  string        // checkpoint signing key; default <data>/log-key, created at first start
+	OriginPrefix    string        // checkpoint origin lines are <prefix>/<provider>/<name>
+	CheckpointEvery time.Duration // how long new events wait at most for a signed checkpoint
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
@@ -30,6 +33,8 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
+		OriginPrefix:    "auditlog",
+		CheckpointEvery: time.Second,
 	}
 }
 
@@ -52,6 +57,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if c.CheckpointEvery <= 0 {
+		errs = append(errs, errors.New("--checkpoint-interval must be positive"))
+	}
+	if c.OriginPrefix == "" || strings.ContainsAny(c.OriginPrefix, "\n ") {
+		errs = append(errs, errors.New("--origin-prefix must be a non-empty word without spaces"))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("the admin token must be at least 16 characters"))

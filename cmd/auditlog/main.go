@@ -19,6 +19,8 @@ Usage:
 
 Commands:
   serve     run the HTTP service (embedded storage in ./auditlog-data by default)
+  verify    check an evidence bundle offline, or audit a whole store
+  keygen    write a new checkpoint signing key
   help      show this help, or a command's: auditlog help serve
 
 Run "auditlog <command> --help" for a command's flags. Every flag can also be
@@ -48,6 +50,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
+	case "verify":
+		return runVerify(ctx, rest, stdout, stderr)
+	case "keygen":
+		return runKeygen(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr)

@@ -17,6 +17,7 @@ import (
 	"github.com/auditlog/auditlog"
 	ahttp "github.com/auditlog/auditlog/http"
 	"github.com/auditlog/auditlog/internal/demo"
+	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -44,6 +45,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.String(&cfg.DataDir, "data", "AUDITLOG_DATA", "directory of the embedded store")
 	f.String(&cfg.Addr, "addr", "AUDITLOG_ADDR", "address to listen on")
 	f.String(&cfg.AdminTokenFile, "admin-token-file", "AUDITLOG_ADMIN_TOKEN_FILE", "read the admin token from this file")
+	f.String(&cfg.SigningKeyFile, "signing-key", "AUDITLOG_SIGNING_KEY_FILE", "checkpoint signing key file (from auditlog keygen); default <data>/log-key, created at first start")
+	f.String(&cfg.OriginPrefix, "origin-prefix", "AUDITLOG_ORIGIN_PREFIX", "checkpoint origin lines are <prefix>/<provider>/<name>")
+	f.Duration(&cfg.CheckpointEvery, "checkpoint-interval", "AUDITLOG_CHECKPOINT_INTERVAL", "longest time new events wait for a signed checkpoint")
 	f.Bool(&cfg.Demo, "demo", "AUDITLOG_DEMO", "create the demo organization gh/demo with a year of events and print an api-token for it")
 	f.String(&cfg.LogLevel, "log-level", "AUDITLOG_LOG_LEVEL", "debug, info, warn or error")
 	f.String(&cfg.LogFormat, "log-format", "AUDITLOG_LOG_FORMAT", "text or json")
@@ -108,8 +112,15 @@ func (s *Service) Open(ctx context.Context) error {
 		return err
 	}
 
+	key, err := s.signingKey()
+	if err != nil {
+		return err
+	}
 	s.DB = pebble.NewDB(filepath.Join(cfg.DataDir, "db"))
 	s.DB.Logger = s.Logger.With("component", "store")
+	s.DB.SigningKey = key
+	s.DB.OriginPrefix = cfg.OriginPrefix
+	s.DB.CheckpointInterval = cfg.CheckpointEvery
 	if err := s.DB.Open(); err != nil {
 		return err
 	}
@@ -131,7 +142,8 @@ func (s *Service) Open(ctx context.Context) error {
 	h := ahttp.NewServer()
 	h.Addr = cfg.Addr
 	h.AdminToken = admin
-	h.Events, h.Directory, h.Tokens = s.DB, s.DB, s.DB
+	h.Events, h.Directory, h.Tokens, h.Log = s.DB, s.DB, s.DB, s.DB
+	h.LogKey = key.VKey
 	h.Ready = s.DB.Ready
 	h.Logger = s.Logger.With("component", "http")
 	h.Registry = reg
@@ -172,6 +184,23 @@ func (s *Service) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// signingKey loads the checkpoint signing key: --signing-key, or
+// <data>/log-key, created at first start.
+func (s *Service) signingKey() (*merkle.Key, error) {
+	if s.Config.SigningKeyFile != "" {
+		return merkle.LoadKey(s.Config.SigningKeyFile)
+	}
+	path := filepath.Join(s.Config.DataDir, "log-key")
+	k, err := merkle.LoadKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if k, err = merkle.WriteNewKey(path, merkle.DefaultKeyName); err != nil {
+			return nil, err
+		}
+		s.Logger.Info("generated the checkpoint signing key", "file", path, "verifier", k.VKey)
+	}
+	return k, err
 }
 
 // adminToken returns the configured admin token, or the one in

@@ -1,0 +1,181 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/merkle"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// VerifyReport is what Verify checked.
+type VerifyReport struct {
+	Organizations int
+	Events        int64
+	Checkpoints   int
+}
+
+// VerifyError names the first thing that does not verify.
+type VerifyError struct {
+	Org      auditlog.OrgRef
+	Sequence int64 // -1 when not about one event
+	Problem  string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Sequence >= 0 {
+		return fmt.Sprintf("organization %s, event %d: %s", e.Org, e.Sequence, e.Problem)
+	}
+	return fmt.Sprintf("organization %s: %s", e.Org, e.Problem)
+}
+
+// Verify audits the whole store: for every organization it recomputes the
+// tree from the stored events and checks every stored hash and every signed
+// checkpoint (its signature by v, its origin, its root). It returns a
+// *VerifyError naming the first event or hash that differs. progress, if
+// not nil, is called now and then with the number of events verified.
+func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events int64)) (*VerifyReport, error) {
+	rep := &VerifyReport{}
+	err := db.forEachOrg(func(org uint32) error {
+		o, err := db.orgByID(org)
+		if err != nil {
+			return err
+		}
+		rep.Organizations++
+		return db.verifyOrg(ctx, org, o.OrgRef, v, rep, progress)
+	})
+	return rep, err
+}
+
+func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v note.Verifier, rep *VerifyReport, progress func(int64)) error {
+	fail := func(seq int64, format string, args ...any) error {
+		return &VerifyError{Org: ref, Sequence: seq, Problem: fmt.Sprintf(format, args...)}
+	}
+	checkpoints, err := db.checkpoints(org, ref, v, fail)
+	if err != nil {
+		return err
+	}
+	rep.Checkpoints += len(checkpoints)
+	size, err := db.logSize(org)
+	if err != nil {
+		return err
+	}
+	if n := len(checkpoints); n > 0 && checkpoints[n-1].Size > size {
+		return fail(size, "missing: the signed checkpoint has %d events but the store's log ends at %d", checkpoints[n-1].Size, size)
+	}
+
+	// Recompute the tree leaf by leaf; every node the compact range
+	// completes must equal the stored hash at its index.
+	var stored error
+	visit := func(id compact.NodeID, hash []byte) {
+		if stored != nil {
+			return
+		}
+		idx := tlog.StoredHashIndex(int(id.Level), int64(id.Index))
+		h, err := db.readHash(org, idx)
+		switch {
+		case err != nil && id.Level == 0:
+			stored = fail(int64(id.Index), "its stored leaf hash is missing or unreadable: %v", err)
+		case err != nil:
+			stored = fail(-1, "stored tree hash at level %d, index %d is missing or unreadable: %v", id.Level, id.Index, err)
+		case !bytes.Equal(h[:], hash) && id.Level == 0:
+			stored = fail(int64(id.Index), "its content differs from what was logged (the recomputed leaf hash does not match the stored one)")
+		case !bytes.Equal(h[:], hash):
+			stored = fail(-1, "stored tree hash at level %d, index %d differs from the one recomputed from the events", id.Level, id.Index)
+		}
+	}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	rng := rf.NewEmptyRange(0)
+	next := 0 // the next checkpoint to compare
+	for e, err := range db.eventsBySequence(ctx, org, ref, 0, math.MaxInt64) {
+		if err != nil {
+			var ve *VerifyError
+			if errors.As(err, &ve) {
+				return err
+			}
+			return fail(int64(rng.End()), "%v", err)
+		}
+		if e.Sequence != int64(rng.End()) {
+			return fail(int64(rng.End()), "missing: the log jumps from event %d to %d", int64(rng.End())-1, e.Sequence)
+		}
+		leaf, err := e.LeafHash()
+		if err != nil {
+			return fail(e.Sequence, "%v", err)
+		}
+		if err := rng.Append(leaf[:], visit); err != nil {
+			return err
+		}
+		if stored != nil {
+			return stored
+		}
+		rep.Events++
+		if progress != nil && rep.Events%100_000 == 0 {
+			progress(rep.Events)
+		}
+		for next < len(checkpoints) && checkpoints[next].Size == int64(rng.End()) {
+			root, err := rng.GetRootHash(nil)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(root, checkpoints[next].Root[:]) {
+				return fail(-1, "the tree of the first %d events does not match its signed checkpoint: an event before %d was changed, removed or added", checkpoints[next].Size, checkpoints[next].Size)
+			}
+			next++
+		}
+	}
+	if next < len(checkpoints) {
+		return fail(int64(rng.End()), "missing: the signed checkpoint of size %d covers events the store no longer has", checkpoints[next].Size)
+	}
+	return db.verifyIndexes(org, ref, int64(rng.End()), fail)
+}
+
+// checkpoints reads and verifies every stored checkpoint of org, by size.
+func (db *DB) checkpoints(org uint32, ref auditlog.OrgRef, v note.Verifier, fail func(int64, string, ...any) error) ([]*merkle.Checkpoint, error) {
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: checkpointKey(org, 0), UpperBound: orgPrefixEnd(prefixCheckpt, org)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*merkle.Checkpoint
+	for valid := it.First(); valid; valid = it.Next() {
+		_, size := parseSeqKey(it.Key())
+		cp, err := merkle.OpenCheckpoint(append([]byte(nil), it.Value()...), v, merkle.Origin(db.OriginPrefix, ref))
+		if err != nil {
+			return nil, fail(-1, "checkpoint of size %d: %v", size, err)
+		}
+		if cp.Size != size {
+			return nil, fail(-1, "checkpoint stored under size %d says size %d", size, cp.Size)
+		}
+		out = append(out, cp)
+	}
+	return out, it.Error()
+}
+
+// verifyIndexes checks that the event keys and the sequence index agree in
+// number, so that no event was added beside the log.
+func (db *DB) verifyIndexes(org uint32, ref auditlog.OrgRef, logged int64, fail func(int64, string, ...any) error) error {
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: eventKey(org, 0, 0), UpperBound: orgPrefixEnd(prefixEvent, org)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var n int64
+	for valid := it.First(); valid; valid = it.Next() {
+		n++
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if n != logged {
+		return fail(-1, "the store holds %d event records but the log has %d: events were added beside the log", n, logged)
+	}
+	return nil
+}
