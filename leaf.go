@@ -30,17 +30,14 @@ func NewSalt() []byte {
 // erasing the values and the salt leaves the leaf, and so the tree, intact,
 // while the salt keeps the values from being guessed from the hash.
 func PersonalHash(salt []byte, email, ip, userAgent string) [32]byte {
-	h := sha256.New()
-	h.Write([]byte("auditlog personal v1\x00"))
-	h.Write(salt)
-	var b []byte
+	const domain = "auditlog personal v1\x00"
+	b := make([]byte, 0, len(domain)+len(salt)+12+len(email)+len(ip)+len(userAgent))
+	b = append(b, domain...)
+	b = append(b, salt...)
 	b = appendLeafString(b, email)
 	b = appendLeafString(b, ip)
 	b = appendLeafString(b, userAgent)
-	h.Write(b)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	return sha256.Sum256(b)
 }
 
 // Personal returns the event's personal hash: computed from its salt and

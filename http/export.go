@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/merkle"
@@ -23,7 +25,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "ndjson"
 	}
-	name := fmt.Sprintf("auditlog-%s-%s-%s", ref.Provider, ref.Name, s.Now().UTC().Format("20060102T150405Z"))
+	name := fmt.Sprintf("auditlog-%s-%s-%s", ref.Provider, safeFilename(ref.Name), s.Now().UTC().Format("20060102T150405Z"))
 	switch format {
 	case "bundle":
 		s.exportBundle(w, r, ref, name+".bundle.ndjson")
@@ -34,6 +36,16 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	default:
 		Error(w, r, s.Logger, auditlog.Errorf(auditlog.EINVALID, "format must be csv, ndjson or bundle, got %q", truncate(format, 20)))
 	}
+}
+
+// safeFilename keeps letters, digits, '.', '_' and '-' of a name for a download's file name.
+func safeFilename(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 func attachment(w http.ResponseWriter, contentType, filename string) {
@@ -66,6 +78,7 @@ var csvHeader = []string{"sequence", "id", "timestamp", "receivedAt", "action", 
 func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, filename string) {
 	attachment(w, "text/csv; charset=utf-8", filename)
 	cw := csv.NewWriter(w)
+	cw.UseCRLF = true // RFC 4180
 	_ = cw.Write(csvHeader)
 	n := 0
 	defer func() { s.metrics.readEvents.WithLabelValues(r.Pattern).Add(float64(n)) }()

@@ -2,6 +2,7 @@ package merkle
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog"
+	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
@@ -87,11 +89,17 @@ type BundleReport struct {
 
 // VerifyBundle checks a bundle offline: the checkpoint's signature by the
 // verifier key, and for every event, in ascending order, that its leaf,
-// recomputed from the line's content, is included in the checkpoint's tree.
-// In a complete bundle the events must also run without a gap to the
-// checkpoint's size. progress, if not nil, is called now and then with the
-// number of events verified.
+// recomputed from the line's content, is in the checkpoint's tree. In a
+// complete bundle the events must also run without a gap to the
+// checkpoint's size. The error names the first event that fails.
+//
+// A complete bundle read from an io.Seeker is checked in one pass by
+// rebuilding the tree from its leaves, which proves every event's inclusion
+// at once; only if that root differs is it read again, checking each proof,
+// to name the first event that fails. Otherwise each event's proof is checked.
+// progress, if not nil, is called now and then with the events verified.
 func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleReport, error) {
+	seeker, canSeek := r.(io.Seeker)
 	br := bufio.NewReaderSize(r, 1<<20)
 	line, err := readLine(br)
 	if err != nil {
@@ -105,8 +113,50 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 	if err != nil {
 		return nil, fmt.Errorf("bundle header: %w", err)
 	}
-	rep := &BundleReport{Origin: cp.Origin, TreeSize: cp.Size, Complete: hdr.Complete}
-	hasher := rfc6962.DefaultHasher
+	bv := &bundleVerifier{cp: cp, complete: hdr.Complete, progress: progress}
+	if !hdr.Complete || !canSeek {
+		return bv.run(br, true)
+	}
+	rep, err := bv.run(br, false)
+	if !errors.Is(err, errRootMismatch) {
+		return rep, err
+	}
+	// Something differs: read again, checking each proof, to name it.
+	if _, err := seeker.Seek(0, io.SeekStart); err != nil {
+		return rep, err
+	}
+	br.Reset(r)
+	if _, err := readLine(br); err != nil {
+		return rep, err
+	}
+	bv2 := &bundleVerifier{cp: cp, complete: true}
+	if rep, err := bv2.run(br, true); err != nil {
+		return rep, err
+	}
+	return rep, fmt.Errorf("the events do not rebuild the checkpoint's tree, yet each proof verifies: %w", errRootMismatch)
+}
+
+var errRootMismatch = errors.New("the tree rebuilt from the bundle's events does not match the signed checkpoint")
+
+// bundleVerifier checks the event lines of one bundle.
+type bundleVerifier struct {
+	cp       *Checkpoint
+	complete bool
+	progress func(int64)
+}
+
+// run reads the event lines. With proofs it checks each line's inclusion
+// proof; without, it rebuilds the tree from the leaves (complete bundles
+// only) and compares its root with the checkpoint's.
+func (bv *bundleVerifier) run(br *bufio.Reader, proofs bool) (*BundleReport, error) {
+	cp := bv.cp
+	rep := &BundleReport{Origin: cp.Origin, TreeSize: cp.Size, Complete: bv.complete}
+	suffix := ""
+	var rng *compact.Range
+	if !proofs {
+		rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+		rng = rf.NewEmptyRange(0)
+	}
 	prev := int64(-1)
 	for n := 2; ; n++ {
 		line, err := readLine(br)
@@ -115,60 +165,84 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 		} else if err != nil {
 			return rep, fmt.Errorf("line %d: %w", n, err)
 		}
-		var l BundleLine
-		if err := strictUnmarshal(line, &l); err != nil || l.Event == nil {
+		l, err := parseBundleLine(line, proofs)
+		if err != nil {
 			return rep, fmt.Errorf("line %d: not an event line: %v", n, err)
 		}
 		e := l.Event
 		e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
-		at := fmt.Sprintf("line %d (event %d)", n, e.Sequence)
-		if !strings.HasSuffix(cp.Origin, "/"+e.Organization.Provider+"/"+e.Organization.Name) {
-			return rep, fmt.Errorf("%s: organization %s is not the checkpoint's log %q", at, e.Organization, cp.Origin)
+		if want := "/" + e.Organization.Provider + "/" + e.Organization.Name; suffix != want {
+			if !strings.HasSuffix(cp.Origin, want) {
+				return rep, fmt.Errorf("line %d (event %d): organization %s is not the checkpoint's log %q", n, e.Sequence, e.Organization, cp.Origin)
+			}
+			suffix = want
 		}
 		if e.Sequence <= prev {
-			return rep, fmt.Errorf("%s: out of order: sequence %d after %d", at, e.Sequence, prev)
+			return rep, fmt.Errorf("line %d (event %d): out of order: sequence %d after %d", n, e.Sequence, e.Sequence, prev)
 		}
-		if hdr.Complete && prev >= 0 && e.Sequence != prev+1 {
-			return rep, fmt.Errorf("%s: gap: events %d to %d are missing from a complete bundle", at, prev+1, e.Sequence-1)
+		if bv.complete && e.Sequence != prev+1 && (prev >= 0 || !proofs) {
+			return rep, fmt.Errorf("line %d (event %d): gap: events %d to %d are missing from a complete bundle", n, e.Sequence, prev+1, e.Sequence-1)
 		}
 		if e.Sequence >= cp.Size {
-			return rep, fmt.Errorf("%s: sequence %d is beyond the checkpoint's %d events", at, e.Sequence, cp.Size)
+			return rep, fmt.Errorf("line %d (event %d): sequence %d is beyond the checkpoint's %d events", n, e.Sequence, e.Sequence, cp.Size)
 		}
 		leaf, err := e.LeafHash()
 		if err != nil {
-			return rep, fmt.Errorf("%s: %w", at, err)
+			return rep, fmt.Errorf("line %d (event %d): %w", n, e.Sequence, err)
 		}
-		if err := proof.VerifyInclusion(hasher, uint64(e.Sequence), uint64(cp.Size), leaf[:], l.Proof, cp.Root[:]); err != nil {
-			return rep, fmt.Errorf("%s: the event does not match the signed log: its content or proof was altered (%v)", at, err)
+		if proofs {
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.Sequence), uint64(cp.Size), leaf[:], l.Proof, cp.Root[:]); err != nil {
+				return rep, fmt.Errorf("line %d (event %d): the event does not match the signed log: its content or proof was altered (%v)", n, e.Sequence, err)
+			}
+		} else if err := rng.Append(leaf[:], nil); err != nil {
+			return rep, err
 		}
 		prev = e.Sequence
 		rep.Events++
-		if progress != nil && rep.Events%100_000 == 0 {
-			progress(rep.Events)
+		if bv.progress != nil && rep.Events%100_000 == 0 {
+			bv.progress(rep.Events)
 		}
 	}
-	if hdr.Complete && rep.Events > 0 && prev != cp.Size-1 {
+	if bv.complete && rep.Events > 0 && prev != cp.Size-1 {
 		return rep, fmt.Errorf("incomplete: the bundle ends at event %d but the checkpoint has %d events", prev, cp.Size)
 	}
-	if hdr.Complete && rep.Events == 0 && cp.Size > 0 {
+	if bv.complete && rep.Events == 0 && cp.Size > 0 {
 		return rep, fmt.Errorf("incomplete: the bundle holds no events but the checkpoint has %d", cp.Size)
+	}
+	if !proofs {
+		root, err := rng.GetRootHash(nil)
+		if err != nil {
+			return rep, err
+		}
+		if !bytes.Equal(root, cp.Root[:]) {
+			return rep, errRootMismatch
+		}
 	}
 	return rep, nil
 }
 
 func readLine(br *bufio.Reader) ([]byte, error) {
-	line, err := br.ReadBytes('\n')
+	line, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		full := append([]byte(nil), line...)
+		rest, err := br.ReadBytes('\n')
+		return append(full, rest...), ignoreEOF(err, len(rest)+len(full))
+	}
 	if len(line) == 0 && err != nil {
 		return nil, err
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+	return line, ignoreEOF(err, len(line))
+}
+
+func ignoreEOF(err error, n int) error {
+	if errors.Is(err, io.EOF) && n > 0 {
+		return nil
 	}
-	return line, nil
+	return err
 }
 
 func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }

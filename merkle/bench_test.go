@@ -1,0 +1,86 @@
+package merkle_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/merkle"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// memHashes is an in-memory tlog.HashReader.
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		out[i] = m[idx]
+	}
+	return out, nil
+}
+
+// benchBundle returns a complete bundle of n realistic events and its verifier key.
+func benchBundle(b *testing.B, n int) ([]byte, *merkle.Key) {
+	b.Helper()
+	skey, _, _ := merkle.GenerateKey("bench")
+	k, err := merkle.ParseKey(skey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref := auditlog.OrgRef{Provider: "gh", Name: "acme"}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	events := make([]auditlog.Event, n)
+	var hashes memHashes
+	for i := range events {
+		e := &events[i]
+		*e = auditlog.Event{Organization: ref, Sequence: int64(i), ID: fmt.Sprintf("evt-%08d", i), Action: "repositories.tools.update",
+			Actor: auditlog.Actor{Email: fmt.Sprintf("user%d@acme.example", i%50), Role: "repositoryAdmin"}, Result: "succeed", Source: "UI",
+			Timestamp: t0.Add(time.Duration(i) * time.Second), ReceivedAt: t0.Add(time.Duration(i)*time.Second + time.Millisecond),
+			RepositoryName: "api-gateway", EntityID: "tool-7", Description: "Can be change parameters or disable/enable tool",
+			Details: json.RawMessage(`{"tool":"eslint","enabled":false}`), IPAddress: "10.1.2.3", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)",
+			Salt: bytes.Repeat([]byte{byte(i)}, auditlog.SaltSize)}
+		leaf, _ := e.LeafHash()
+		hs, err := tlog.StoredHashesForRecordHash(int64(i), leaf, hashes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hashes = append(hashes, hs...)
+	}
+	root, _ := tlog.TreeHash(int64(n), hashes)
+	cp, err := merkle.Sign(k, merkle.Origin("", ref), int64(n), root)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := merkle.AppendBundleHeader(nil, cp.Note, true)
+	for i := range events {
+		p, err := tlog.ProveRecord(int64(n), int64(i), hashes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		proof := make([][32]byte, len(p))
+		for j := range p {
+			proof[j] = p[j]
+		}
+		buf = merkle.AppendBundleLine(buf, &events[i], proof)
+	}
+	return buf, k
+}
+
+// BenchmarkVerifyBundle verifies a complete bundle of 100,000 events on one goroutine.
+func BenchmarkVerifyBundle(b *testing.B) {
+	const n = 100_000
+	bundle, k := benchBundle(b, n)
+	b.SetBytes(int64(len(bundle)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rep, err := merkle.VerifyBundle(bytes.NewReader(bundle), k.Verifier, nil)
+		if err != nil || rep.Events != n {
+			b.Fatalf("%v %+v", err, rep)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+}
