@@ -150,7 +150,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*e = Event(p)
-	if string(e.Details) == "{}" {
+	if string(e.Details) == "{}" || string(e.Details) == "null" {
 		e.Details = nil
 	}
 	return nil

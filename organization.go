@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -39,8 +40,8 @@ func (r OrgRef) Validate() error {
 	if r.Name == "" {
 		return Errorf(EINVALID, "organization name is required")
 	}
-	if len(r.Name) > 255 || !utf8.ValidString(r.Name) || strings.ContainsAny(r.Name, "/\x00") {
-		return Errorf(EINVALID, "invalid organization name: at most 255 characters of valid UTF-8, without '/'")
+	if len(r.Name) > 255 || !utf8.ValidString(r.Name) || strings.ContainsRune(r.Name, '/') || strings.IndexFunc(r.Name, unicode.IsControl) >= 0 {
+		return Errorf(EINVALID, "invalid organization name: at most 255 characters of valid UTF-8, without '/' or control characters")
 	}
 	return nil
 }

@@ -136,6 +136,28 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 	return rep, fmt.Errorf("the events do not rebuild the checkpoint's tree, yet each proof verifies: %w", errRootMismatch)
 }
 
+// checkPersonal holds a line to one of its two forms: a salt that commits
+// to the personal values shown, or, for an erased event, their hash and
+// nothing but "redacted" (or empty) values, since nothing commits to them.
+func checkPersonal(e *auditlog.Event) error {
+	switch {
+	case len(e.Salt) > 0 && len(e.PersonalHash) > 0:
+		return errors.New("the line has both a salt and a personal hash")
+	case len(e.Salt) > 0:
+		if len(e.Salt) != auditlog.SaltSize {
+			return fmt.Errorf("the salt is not %d bytes", auditlog.SaltSize)
+		}
+		return nil
+	case len(e.PersonalHash) != 32:
+		return errors.New("the line has neither a salt nor a 32-byte personal hash")
+	}
+	redacted := func(v string) bool { return v == auditlog.Redacted || v == "" }
+	if e.Actor.Email != auditlog.Redacted || !redacted(e.IPAddress) || !redacted(e.UserAgent) {
+		return errors.New(`an erased event (personal hash, no salt) must show "redacted" for its actor email, IP address and user agent`)
+	}
+	return nil
+}
+
 var errRootMismatch = errors.New("the tree rebuilt from the bundle's events does not match the signed checkpoint")
 
 // bundleVerifier checks the event lines of one bundle.
@@ -171,6 +193,9 @@ func (bv *bundleVerifier) run(br *bufio.Reader, proofs bool) (*BundleReport, err
 		}
 		e := l.Event
 		e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
+		if err := checkPersonal(e); err != nil {
+			return rep, fmt.Errorf("line %d (event %d): %w", n, e.Sequence, err)
+		}
 		if want := "/" + e.Organization.Provider + "/" + e.Organization.Name; suffix != want {
 			if !strings.HasSuffix(cp.Origin, want) {
 				return rep, fmt.Errorf("line %d (event %d): organization %s is not the checkpoint's log %q", n, e.Sequence, e.Organization, cp.Origin)
@@ -192,7 +217,7 @@ func (bv *bundleVerifier) run(br *bufio.Reader, proofs bool) (*BundleReport, err
 		}
 		if proofs {
 			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.Sequence), uint64(cp.Size), leaf[:], l.Proof, cp.Root[:]); err != nil {
-				return rep, fmt.Errorf("line %d (event %d): the event does not match the signed log: its content or proof was altered (%v)", n, e.Sequence, err)
+				return rep, fmt.Errorf("line %d (event %d): does not match the signed log: its content or its proof was altered", n, e.Sequence)
 			}
 		} else if err := rng.Append(leaf[:], nil); err != nil {
 			return rep, err

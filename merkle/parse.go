@@ -38,7 +38,23 @@ func parseBundleLine(line []byte, proofs bool) (*BundleLine, error) {
 	if string(e.Details) == "{}" {
 		e.Details = nil
 	}
-	return &BundleLine{Event: &e, Proof: l.Proof, Salt: l.Salt, PersonalHash: l.PersonalHash}, nil
+	bl := &BundleLine{Event: &e, Proof: l.Proof, Salt: l.Salt, PersonalHash: l.PersonalHash}
+	// JSON can be read more than one way (key case, duplicate keys, unknown
+	// fields, other spellings of the same value). Only the canonical line,
+	// the one the server writes, is accepted, so that what any JSON reader
+	// shows is what was verified.
+	proof := make([][32]byte, len(l.Proof))
+	for i, p := range l.Proof {
+		if len(p) != 32 {
+			return nil, errors.New("a proof hash is not 32 bytes")
+		}
+		proof[i] = [32]byte(p)
+	}
+	e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
+	if !bytes.Equal(AppendBundleLine(nil, &e, proof), append(bytes.TrimRight(line, "\n"), '\n')) {
+		return nil, errors.New("the line is not in the canonical form the server writes (field order, spelling or extra fields differ)")
+	}
+	return bl, nil
 }
 
 // eventJSON is auditlog.Event without its JSON methods.
@@ -81,13 +97,14 @@ func (s *scanner) str() string {
 	return ""
 }
 
+// int reads a non-negative integer in canonical form (no sign, no leading zero).
 func (s *scanner) int() int64 {
 	i := 0
-	for i < len(s.b) && (s.b[i] >= '0' && s.b[i] <= '9' || i == 0 && s.b[i] == '-') {
+	for i < len(s.b) && s.b[i] >= '0' && s.b[i] <= '9' {
 		i++
 	}
 	n, err := strconv.ParseInt(s.b[:i], 10, 64)
-	if s.bad || err != nil {
+	if s.bad || err != nil || i > 1 && s.b[0] == '0' {
 		s.bad = true
 		return 0
 	}
@@ -177,7 +194,7 @@ func (s *scanner) base64() []byte {
 	if s.bad {
 		return nil
 	}
-	b, err := base64.StdEncoding.DecodeString(v)
+	b, err := base64.StdEncoding.Strict().DecodeString(v)
 	if err != nil {
 		s.bad = true
 	}
