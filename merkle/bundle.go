@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog"
-	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
@@ -89,17 +88,11 @@ type BundleReport struct {
 
 // VerifyBundle checks a bundle offline: the checkpoint's signature by the
 // verifier key, and for every event, in ascending order, that its leaf,
-// recomputed from the line's content, is in the checkpoint's tree. In a
-// complete bundle the events must also run without a gap to the
-// checkpoint's size. The error names the first event that fails.
-//
-// A complete bundle read from an io.Seeker is checked in one pass by
-// rebuilding the tree from its leaves, which proves every event's inclusion
-// at once; only if that root differs is it read again, checking each proof,
-// to name the first event that fails. Otherwise each event's proof is checked.
+// recomputed from the line's content, is in the checkpoint's tree by its
+// inclusion proof. In a complete bundle the events must also run without a
+// gap to the checkpoint's size. The error names the first line that fails.
 // progress, if not nil, is called now and then with the events verified.
 func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleReport, error) {
-	seeker, canSeek := r.(io.Seeker)
 	br := bufio.NewReaderSize(r, 1<<20)
 	line, err := readLine(br)
 	if err != nil {
@@ -113,27 +106,62 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 	if err != nil {
 		return nil, fmt.Errorf("bundle header: %w", err)
 	}
-	bv := &bundleVerifier{cp: cp, complete: hdr.Complete, progress: progress}
-	if !hdr.Complete || !canSeek {
-		return bv.run(br, true)
+	rep := &BundleReport{Origin: cp.Origin, TreeSize: cp.Size, Complete: hdr.Complete}
+	suffix := ""
+	prev := int64(-1)
+	for n := 2; ; n++ {
+		line, err := readLine(br)
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return rep, fmt.Errorf("line %d: %w", n, err)
+		}
+		l, err := parseBundleLine(line)
+		if err != nil {
+			return rep, fmt.Errorf("line %d: not an event line: %v", n, err)
+		}
+		e := l.Event
+		e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
+		at := func(format string, args ...any) error {
+			return fmt.Errorf("line %d (event %d): %s", n, e.Sequence, fmt.Sprintf(format, args...))
+		}
+		if want := "/" + e.Organization.Provider + "/" + e.Organization.Name; suffix != want {
+			if !strings.HasSuffix(cp.Origin, want) {
+				return rep, at("organization %s is not the checkpoint's log %q", e.Organization, cp.Origin)
+			}
+			suffix = want
+		}
+		switch {
+		case e.Sequence <= prev:
+			return rep, at("out of order: sequence %d after %d", e.Sequence, prev)
+		case hdr.Complete && prev >= 0 && e.Sequence != prev+1:
+			return rep, at("gap: events %d to %d are missing from a complete bundle", prev+1, e.Sequence-1)
+		case e.Sequence >= cp.Size:
+			return rep, at("sequence %d is beyond the checkpoint's %d events", e.Sequence, cp.Size)
+		}
+		if err := checkPersonal(e); err != nil {
+			return rep, at("%v", err)
+		}
+		leaf, err := e.LeafHash()
+		if err != nil {
+			return rep, at("%v", err)
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.Sequence), uint64(cp.Size), leaf[:], l.Proof, cp.Root[:]); err != nil {
+			return rep, at("does not match the signed log: its content or its proof was altered")
+		}
+		prev = e.Sequence
+		rep.Events++
+		if progress != nil && rep.Events%100_000 == 0 {
+			progress(rep.Events)
+		}
 	}
-	rep, err := bv.run(br, false)
-	if !errors.Is(err, errRootMismatch) {
-		return rep, err
+	if hdr.Complete && rep.Events > 0 && prev != cp.Size-1 {
+		return rep, fmt.Errorf("incomplete: the bundle ends at event %d but the checkpoint has %d events", prev, cp.Size)
 	}
-	// Something differs: read again, checking each proof, to name it.
-	if _, err := seeker.Seek(0, io.SeekStart); err != nil {
-		return rep, err
+	if hdr.Complete && rep.Events == 0 && cp.Size > 0 {
+		return rep, fmt.Errorf("incomplete: the bundle holds no events but the checkpoint has %d", cp.Size)
 	}
-	br.Reset(r)
-	if _, err := readLine(br); err != nil {
-		return rep, err
-	}
-	bv2 := &bundleVerifier{cp: cp, complete: true}
-	if rep, err := bv2.run(br, true); err != nil {
-		return rep, err
-	}
-	return rep, fmt.Errorf("the events do not rebuild the checkpoint's tree, yet each proof verifies: %w", errRootMismatch)
+	return rep, nil
 }
 
 // checkPersonal holds a line to one of its two forms: a salt that commits
@@ -156,94 +184,6 @@ func checkPersonal(e *auditlog.Event) error {
 		return errors.New(`an erased event (personal hash, no salt) must show "redacted" for its actor email, IP address and user agent`)
 	}
 	return nil
-}
-
-var errRootMismatch = errors.New("the tree rebuilt from the bundle's events does not match the signed checkpoint")
-
-// bundleVerifier checks the event lines of one bundle.
-type bundleVerifier struct {
-	cp       *Checkpoint
-	complete bool
-	progress func(int64)
-}
-
-// run reads the event lines. With proofs it checks each line's inclusion
-// proof; without, it rebuilds the tree from the leaves (complete bundles
-// only) and compares its root with the checkpoint's.
-func (bv *bundleVerifier) run(br *bufio.Reader, proofs bool) (*BundleReport, error) {
-	cp := bv.cp
-	rep := &BundleReport{Origin: cp.Origin, TreeSize: cp.Size, Complete: bv.complete}
-	suffix := ""
-	var rng *compact.Range
-	if !proofs {
-		rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
-		rng = rf.NewEmptyRange(0)
-	}
-	prev := int64(-1)
-	for n := 2; ; n++ {
-		line, err := readLine(br)
-		if errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return rep, fmt.Errorf("line %d: %w", n, err)
-		}
-		l, err := parseBundleLine(line, proofs)
-		if err != nil {
-			return rep, fmt.Errorf("line %d: not an event line: %v", n, err)
-		}
-		e := l.Event
-		e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
-		if err := checkPersonal(e); err != nil {
-			return rep, fmt.Errorf("line %d (event %d): %w", n, e.Sequence, err)
-		}
-		if want := "/" + e.Organization.Provider + "/" + e.Organization.Name; suffix != want {
-			if !strings.HasSuffix(cp.Origin, want) {
-				return rep, fmt.Errorf("line %d (event %d): organization %s is not the checkpoint's log %q", n, e.Sequence, e.Organization, cp.Origin)
-			}
-			suffix = want
-		}
-		if e.Sequence <= prev {
-			return rep, fmt.Errorf("line %d (event %d): out of order: sequence %d after %d", n, e.Sequence, e.Sequence, prev)
-		}
-		if bv.complete && e.Sequence != prev+1 && (prev >= 0 || !proofs) {
-			return rep, fmt.Errorf("line %d (event %d): gap: events %d to %d are missing from a complete bundle", n, e.Sequence, prev+1, e.Sequence-1)
-		}
-		if e.Sequence >= cp.Size {
-			return rep, fmt.Errorf("line %d (event %d): sequence %d is beyond the checkpoint's %d events", n, e.Sequence, e.Sequence, cp.Size)
-		}
-		leaf, err := e.LeafHash()
-		if err != nil {
-			return rep, fmt.Errorf("line %d (event %d): %w", n, e.Sequence, err)
-		}
-		if proofs {
-			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.Sequence), uint64(cp.Size), leaf[:], l.Proof, cp.Root[:]); err != nil {
-				return rep, fmt.Errorf("line %d (event %d): does not match the signed log: its content or its proof was altered", n, e.Sequence)
-			}
-		} else if err := rng.Append(leaf[:], nil); err != nil {
-			return rep, err
-		}
-		prev = e.Sequence
-		rep.Events++
-		if bv.progress != nil && rep.Events%100_000 == 0 {
-			bv.progress(rep.Events)
-		}
-	}
-	if bv.complete && rep.Events > 0 && prev != cp.Size-1 {
-		return rep, fmt.Errorf("incomplete: the bundle ends at event %d but the checkpoint has %d events", prev, cp.Size)
-	}
-	if bv.complete && rep.Events == 0 && cp.Size > 0 {
-		return rep, fmt.Errorf("incomplete: the bundle holds no events but the checkpoint has %d", cp.Size)
-	}
-	if !proofs {
-		root, err := rng.GetRootHash(nil)
-		if err != nil {
-			return rep, err
-		}
-		if !bytes.Equal(root, cp.Root[:]) {
-			return rep, errRootMismatch
-		}
-	}
-	return rep, nil
 }
 
 func readLine(br *bufio.Reader) ([]byte, error) {

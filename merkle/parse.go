@@ -17,9 +17,8 @@ import (
 // AppendBundleLine writes them take a fast path that reads the fields in
 // their fixed order; any other valid JSON line is read with encoding/json.
 // Both give the same result for the same line.
-// Without proofs, the proof is skipped rather than decoded.
-func parseBundleLine(line []byte, proofs bool) (*BundleLine, error) {
-	if l, ok := fastBundleLine(line, proofs); ok {
+func parseBundleLine(line []byte) (*BundleLine, error) {
+	if l, ok := fastBundleLine(line); ok {
 		return l, nil
 	}
 	var l struct {
@@ -178,15 +177,36 @@ func (s *scanner) object() string {
 	return ""
 }
 
-// skipArray skips a JSON array of strings without escapes (the proof, when
-// the tree is rebuilt instead of checked proof by proof).
-func (s *scanner) skipArray() {
-	i := strings.IndexByte(s.b, ']')
-	if s.bad || i < 0 || strings.IndexByte(s.b[:i], '\\') >= 0 {
+// hashes reads the elements of a JSON array of base64 SHA-256 hashes, up to
+// the closing bracket, into one backing array.
+func (s *scanner) hashes() [][]byte {
+	end := strings.IndexByte(s.b, ']')
+	if s.bad || end < 0 {
 		s.bad = true
-		return
+		return nil
 	}
-	s.b = s.b[i:]
+	n := (end + 1) / 47 // "<44 characters>",
+	buf := make([]byte, 32*n)
+	out := make([][]byte, 0, n)
+	for len(s.b) > 0 && s.b[0] != ']' && !s.bad {
+		if len(out) > 0 {
+			s.lit(",")
+		}
+		v := s.str()
+		if s.bad || len(out) == n || base64.StdEncoding.DecodedLen(len(v)) != 33 {
+			s.bad = true
+			return nil
+		}
+		h := buf[32*len(out) : 32*len(out)+32 : 32*len(out)+32]
+		var tmp [33]byte
+		if k, err := base64.StdEncoding.Strict().Decode(tmp[:], []byte(v)); err != nil || k != 32 {
+			s.bad = true
+			return nil
+		}
+		copy(h, tmp[:32])
+		out = append(out, h)
+	}
+	return out
 }
 
 func (s *scanner) base64() []byte {
@@ -201,7 +221,7 @@ func (s *scanner) base64() []byte {
 	return b
 }
 
-func fastBundleLine(line []byte, proofs bool) (*BundleLine, bool) {
+func fastBundleLine(line []byte) (*BundleLine, bool) {
 	if !utf8.Valid(line) {
 		return nil, false
 	}
@@ -247,15 +267,7 @@ func fastBundleLine(line []byte, proofs bool) (*BundleLine, bool) {
 	e.UserAgent = s.str()
 	s.lit(`},"proof":[`)
 	l := &BundleLine{Event: e}
-	if !proofs {
-		s.skipArray()
-	}
-	for !s.bad && len(s.b) > 0 && s.b[0] != ']' {
-		if len(l.Proof) > 0 {
-			s.lit(",")
-		}
-		l.Proof = append(l.Proof, s.base64())
-	}
+	l.Proof = s.hashes()
 	s.lit("]")
 	switch {
 	case strings.HasPrefix(s.b, `,"salt":`):
