@@ -44,15 +44,47 @@ func (e *VerifyError) Error() string {
 // not nil, is called now and then with the number of events verified.
 func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events int64)) (*VerifyReport, error) {
 	rep := &VerifyReport{}
+	known := map[uint32]bool{}
 	err := db.forEachOrg(func(org uint32) error {
 		o, err := db.orgByID(org)
 		if err != nil {
 			return err
 		}
+		known[org] = true
 		rep.Organizations++
 		return db.verifyOrg(ctx, org, o.OrgRef, v, rep, progress)
 	})
-	return rep, err
+	if err != nil {
+		return rep, err
+	}
+	return rep, db.verifyNoOrphans(known)
+}
+
+// verifyNoOrphans checks that every log in the store (events, sequence
+// index, tree hashes, checkpoints) belongs to an organization that Verify
+// audited: deleting an organization's record must not hide its log from
+// the audit.
+func (db *DB) verifyNoOrphans(known map[uint32]bool) error {
+	for _, prefix := range []byte{prefixEvent, prefixSeq, prefixHash, prefixCheckpt} {
+		it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+		if err != nil {
+			return err
+		}
+		for valid := it.First(); valid; valid = it.SeekGE(orgPrefixEnd(prefix, beUint32(it.Key()[1:5]))) {
+			if len(it.Key()) < 5 {
+				break
+			}
+			if org := beUint32(it.Key()[1:5]); !known[org] {
+				it.Close()
+				return &VerifyError{Org: auditlog.OrgRef{Provider: "?", Name: fmt.Sprintf("#%d", org)}, Sequence: -1,
+					Problem: fmt.Sprintf("the store holds the log of internal organization %d (%c keys), which has no organization record: it was not audited", org, prefix)}
+			}
+		}
+		if err := errors.Join(it.Error(), it.Close()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v note.Verifier, rep *VerifyReport, progress func(int64)) error {
@@ -72,24 +104,37 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 		return fail(size, "missing: the signed checkpoint has %d events but the store's log ends at %d", checkpoints[n-1].Size, size)
 	}
 
-	// Recompute the tree leaf by leaf; every node the compact range
-	// completes must equal the stored hash at its index.
+	// Recompute the tree leaf by leaf. The compact range completes nodes in
+	// the order of their stored-hash indexes, so the stored hashes are read
+	// alongside with one forward iterator: each must be there and equal.
+	hashes, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: hashKey(org, 0), UpperBound: orgPrefixEnd(prefixHash, org)})
+	if err != nil {
+		return err
+	}
+	defer hashes.Close()
+	hashes.First()
 	var stored error
 	visit := func(id compact.NodeID, hash []byte) {
 		if stored != nil {
 			return
 		}
 		idx := tlog.StoredHashIndex(int(id.Level), int64(id.Index))
-		h, err := db.readHash(org, idx)
+		for hashes.Valid() && int64(beUint64(hashes.Key()[5:])) < idx {
+			hashes.Next() // a hash beside the tree: left for the root comparison to catch
+		}
+		missing := !hashes.Valid() || int64(beUint64(hashes.Key()[5:])) != idx
 		switch {
-		case err != nil && id.Level == 0:
-			stored = fail(int64(id.Index), "its stored leaf hash is missing or unreadable: %v", err)
-		case err != nil:
-			stored = fail(-1, "stored tree hash at level %d, index %d is missing or unreadable: %v", id.Level, id.Index, err)
-		case !bytes.Equal(h[:], hash) && id.Level == 0:
+		case missing && id.Level == 0:
+			stored = fail(int64(id.Index), "its stored leaf hash is missing")
+		case missing:
+			stored = fail(-1, "stored tree hash at level %d, index %d is missing", id.Level, id.Index)
+		case !bytes.Equal(hashes.Value(), hash) && id.Level == 0:
 			stored = fail(int64(id.Index), "its content differs from what was logged (the recomputed leaf hash does not match the stored one)")
-		case !bytes.Equal(h[:], hash):
+		case !bytes.Equal(hashes.Value(), hash):
 			stored = fail(-1, "stored tree hash at level %d, index %d differs from the one recomputed from the events", id.Level, id.Index)
+		}
+		if !missing {
+			hashes.Next()
 		}
 	}
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
@@ -105,6 +150,10 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 		}
 		if e.Sequence != int64(rng.End()) {
 			return fail(int64(rng.End()), "missing: the log jumps from event %d to %d", int64(rng.End())-1, e.Sequence)
+		}
+		if e.Erased() && !showsRedacted(e) {
+			// The leaf holds only the personal hash of an erased event: nothing commits to these values.
+			return fail(e.Sequence, "it is erased, yet its actor email, IP address or user agent reads other than %q", auditlog.Redacted)
 		}
 		leaf, err := e.LeafHash()
 		if err != nil {
@@ -178,4 +227,11 @@ func (db *DB) verifyIndexes(org uint32, ref auditlog.OrgRef, logged int64, fail 
 		return fail(-1, "the store holds %d event records but the log has %d: events were added beside the log", n, logged)
 	}
 	return nil
+}
+
+// showsRedacted reports whether an erased event shows nothing but "redacted"
+// (or, for an IP address or user agent it never had, "") in its personal fields.
+func showsRedacted(e *auditlog.Event) bool {
+	ok := func(v string) bool { return v == auditlog.Redacted || v == "" }
+	return e.Actor.Email == auditlog.Redacted && ok(e.IPAddress) && ok(e.UserAgent)
 }
