@@ -48,10 +48,19 @@ func openBenchDB(b *testing.B, orgs int) *pebble.DB {
 }
 
 // BenchmarkAppendBatch1000 appends durable batches of 1,000 events spread over
-// 1,000 organizations, one batch after another.
+// 1,000 organizations, one batch after another, with the Merkle tree (tree)
+// and without it (notree), to measure what the tree costs.
 func BenchmarkAppendBatch1000(b *testing.B) {
+	b.Run("tree", func(b *testing.B) { benchAppendBatch(b, false) })
+	b.Run("notree", func(b *testing.B) { benchAppendBatch(b, true) })
+}
+
+func benchAppendBatch(b *testing.B, noTree bool) {
 	const orgs, batch = 1000, 1000
 	db := openBenchDB(b, orgs)
+	if noTree {
+		pebble.WithoutTree(db)
+	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	now := time.Now()
 	b.ResetTimer()

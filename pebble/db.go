@@ -14,6 +14,7 @@ import (
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -40,10 +41,12 @@ type DB struct {
 	db   *pebble.DB
 
 	dirMu   sync.Mutex // serializes directory writes (org ids, read-modify-write of records)
+	orgIDs  sync.Map   // auditlog.OrgRef -> uint32: organization ids, which never change
 	eraseMu sync.Mutex // serializes erasures (read-modify-write of events)
 
 	writer  *writer
 	signer  *signer
+	noTree  bool // benchmarks only (export_test.go): append without the Merkle tree, to measure its cost
 	metrics *Metrics
 }
 
@@ -67,6 +70,10 @@ func (db *DB) Open() error {
 		FormatMajorVersion: pebble.FormatNewest,
 		FS:                 noRecycleFS{vfs.Default},
 		ReadOnly:           db.ReadOnly,
+		MemTableSize:       16 << 20, // measured best of 4, 16 and 64 MiB (docs/adr/0001)
+	}
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10) // id lookups mostly miss
 	}
 	pdb, err := pebble.Open(db.path, opts)
 	if err != nil {

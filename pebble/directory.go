@@ -62,8 +62,12 @@ func (db *DB) FindOrganization(ctx context.Context, ref auditlog.OrgRef) (*audit
 
 var errNoOrg = auditlog.Errorf(auditlog.ENOTFOUND, "organization not found")
 
-// orgID returns the internal id of an organization, or errNoOrg.
+// orgID returns the internal id of an organization, or errNoOrg. Ids never
+// change once given, so they are cached.
 func (db *DB) orgID(ref auditlog.OrgRef) (uint32, error) {
+	if id, ok := db.orgIDs.Load(ref); ok {
+		return id.(uint32), nil
+	}
 	v, err := db.get(orgNameKey(ref.Provider, ref.Name))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, errNoOrg
@@ -73,7 +77,9 @@ func (db *DB) orgID(ref auditlog.OrgRef) (uint32, error) {
 	if len(v) != 4 {
 		return 0, fmt.Errorf("organization %s: corrupt id", ref)
 	}
-	return binary.BigEndian.Uint32(v), nil
+	id := binary.BigEndian.Uint32(v)
+	db.orgIDs.Store(ref, id)
+	return id, nil
 }
 
 func (db *DB) findOrg(ref auditlog.OrgRef) (uint32, *auditlog.Organization, error) {

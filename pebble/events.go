@@ -3,11 +3,15 @@ package pebble
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"iter"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/auditlog/auditlog"
 	"github.com/cockroachdb/pebble/v2"
@@ -39,7 +43,6 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 		done:   make(chan appendDone, 1),
 	}
 	ids := map[auditlog.OrgRef]uint32{}
-	receivedAt := now.Truncate(1e6)
 	for i := range events {
 		if invalid[i] {
 			continue
@@ -61,19 +64,14 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 			e.ID = auditlog.NewEventID(now)
 			op.fresh[i] = true
 		}
-		e.ReceivedAt = receivedAt
-		e.Salt = auditlog.NewSalt()
 		op.orgs[i] = id
-		op.values[i] = encodeEvent(make([]byte, 0, 256), e)
-		leaf, err := e.LeafHash()
-		if err != nil {
-			return nil, err
-		}
-		op.leaves[i] = leaf
 	}
 	if len(bad) > 0 {
 		slices.SortFunc(bad, func(a, b auditlog.EventError) int { return cmp.Compare(a.Index, b.Index) })
 		return nil, auditlog.BatchError(bad)
+	}
+	if err := db.seal(op, now.Truncate(time.Millisecond)); err != nil {
+		return nil, err
 	}
 	res, err := db.writer.submit(ctx, op)
 	if err == nil {
@@ -81,6 +79,47 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 		db.metrics.eventsDuplicate.Add(float64(res.Duplicates))
 	}
 	return res, err
+}
+
+// seal gives each event of op its receipt time and salt, and encodes it and
+// hashes its leaf, spreading large batches over the processors.
+func (db *DB) seal(op *appendOp, receivedAt time.Time) error {
+	salts := make([]byte, auditlog.SaltSize*len(op.events))
+	if _, err := rand.Read(salts); err != nil {
+		return err
+	}
+	part := func(from, to int) error {
+		for i := from; i < to; i++ {
+			e := &op.events[i]
+			e.ReceivedAt = receivedAt
+			e.Salt = salts[i*auditlog.SaltSize : (i+1)*auditlog.SaltSize : (i+1)*auditlog.SaltSize]
+			op.values[i] = encodeEvent(make([]byte, 0, 256), e)
+			if !db.noTree {
+				leaf, err := e.LeafHash()
+				if err != nil {
+					return err
+				}
+				op.leaves[i] = leaf
+			}
+		}
+		return nil
+	}
+	n := len(op.events)
+	workers := min(runtime.GOMAXPROCS(0), n/256+1)
+	if workers <= 1 {
+		return part(0, n)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = part(w*n/workers, (w+1)*n/workers)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // FindEvents yields an organization's events matching f, newest first.

@@ -12,10 +12,9 @@ import (
 const (
 	prefixMeta    = 0x01 // 0x01|name                 -> meta value (format version, org counter)
 	prefixEvent   = 'E'  // E|org|ts|seq              -> encoded event (codec.go)
-	prefixSeq     = 'S'  // S|org|seq                 -> ts: finds an event by sequence
+	prefixSeq     = 'S'  // S|org|seq                 -> ts, then the tlog stored hashes this leaf added
 	prefixID      = 'I'  // I|org|id                  -> seq (uvarint): idempotent ids
 	prefixActor   = 'a'  // a|org|email|0x00|ts|seq   -> nothing: events by actor (erasure, search)
-	prefixHash    = 'H'  // H|org|index               -> 32-byte tlog stored hash of the org's tree
 	prefixCheckpt = 'C'  // C|org|size                -> signed checkpoint note of that tree size
 	prefixOrgName = 'n'  // n|provider|0x00|name      -> org
 	prefixOrg     = 'o'  // o|org                     -> organization (JSON)
@@ -146,13 +145,6 @@ func actorPrefix(org uint32, email string) []byte {
 	b = appendU32(b, org)
 	b = append(b, email...)
 	return append(b, 0)
-}
-
-func hashKey(org uint32, index int64) []byte {
-	b := make([]byte, 0, 13)
-	b = append(b, prefixHash)
-	b = appendU32(b, org)
-	return appendU64(b, uint64(index))
 }
 
 func checkpointKey(org uint32, size int64) []byte {

@@ -15,19 +15,25 @@ import (
 
 var _ auditlog.LogService = (*DB)(nil)
 
-// readHash reads one stored hash of an organization's tree.
+// readHash reads one stored hash of an organization's tree. The tlog stored
+// hashes that leaf n added to the tree (its leaf hash, then the hash of each
+// subtree it completed) are kept in the value of its sequence key, after the
+// timestamp: so the tree costs no key of its own.
 func (db *DB) readHash(org uint32, index int64) (tlog.Hash, error) {
 	var h tlog.Hash
-	v, err := db.get(hashKey(org, index))
+	level, n := tlog.SplitStoredHashIndex(index)
+	leaf := (n+1)<<level - 1 // the leaf whose append completed that node
+	v, err := db.get(seqKey(org, leaf))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return h, fmt.Errorf("stored hash %d of organization %d is missing", index, org)
+		return h, fmt.Errorf("the tree hashes of event %d of organization %d are missing", leaf, org)
 	} else if err != nil {
 		return h, err
 	}
-	if len(v) != tlog.HashSize {
-		return h, fmt.Errorf("stored hash %d of organization %d is corrupt", index, org)
+	off := 8 + tlog.HashSize*level
+	if len(v) < off+tlog.HashSize {
+		return h, fmt.Errorf("the tree hashes of event %d of organization %d are corrupt", leaf, org)
 	}
-	copy(h[:], v)
+	copy(h[:], v[off:])
 	return h, nil
 }
 
@@ -155,11 +161,12 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 		}
 		// Consecutive proofs share most of their hashes: keep the recent ones.
 		r := &cachedHashReader{r: hashReader{db, org}, m: map[int64]tlog.Hash{}}
-		for e, err := range db.eventsBySequence(ctx, org, ref, 0, size) {
+		for rec, err := range db.eventsBySequence(ctx, org, ref, 0, size) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
+			e := rec.Event
 			p, err := tlog.ProveRecord(size, e.Sequence, r)
 			if err != nil {
 				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, e.Sequence, err))
@@ -176,15 +183,22 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 	}
 }
 
+// logRecord is one event of the log with the tree hashes its leaf added
+// (a copy of the part of its sequence key's value after the timestamp).
+type logRecord struct {
+	*auditlog.Event
+	hashes []byte
+}
+
 // eventsBySequence yields an organization's events with sequences in [from, to), ascending.
-func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.OrgRef, from, to int64) iter.Seq2[*auditlog.Event, error] {
-	return func(yield func(*auditlog.Event, error) bool) {
+func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.OrgRef, from, to int64) iter.Seq2[logRecord, error] {
+	return func(yield func(logRecord, error) bool) {
 		if to <= 0 {
 			to = math.MaxInt64
 		}
 		it, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: seqKey(org, from), UpperBound: seqKey(org, to)})
 		if err != nil {
-			yield(nil, err)
+			yield(logRecord{}, err)
 			return
 		}
 		defer it.Close()
@@ -193,42 +207,42 @@ func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.Org
 		// the next key, and a Next is much cheaper than a Get.
 		ev, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: eventKey(org, 0, 0), UpperBound: orgPrefixEnd(prefixEvent, org)})
 		if err != nil {
-			yield(nil, err)
+			yield(logRecord{}, err)
 			return
 		}
 		defer ev.Close()
 		for valid := it.First(); valid; valid = it.Next() {
 			if err := ctx.Err(); err != nil {
-				yield(nil, err)
+				yield(logRecord{}, err)
 				return
 			}
 			_, seq := parseSeqKey(it.Key())
-			if len(it.Value()) != 8 {
-				yield(nil, fmt.Errorf("event %s/%d: corrupt sequence index", ref, seq))
+			if len(it.Value()) < 8 {
+				yield(logRecord{}, fmt.Errorf("event %s/%d: corrupt sequence index", ref, seq))
 				return
 			}
 			ts := int64(beUint64(it.Value()))
 			want := eventKey(org, ts, seq)
 			if !(ev.Valid() && ev.Next() && bytes.Equal(ev.Key(), want)) && !(ev.SeekGE(want) && bytes.Equal(ev.Key(), want)) {
 				if err := ev.Error(); err != nil {
-					yield(nil, err)
+					yield(logRecord{}, err)
 				} else {
-					yield(nil, fmt.Errorf("event %s/%d is missing", ref, seq))
+					yield(logRecord{}, fmt.Errorf("event %s/%d is missing", ref, seq))
 				}
 				return
 			}
 			v := ev.Value()
 			e := &auditlog.Event{Organization: ref}
 			if err := decodeEvent(e, ts, seq, v); err != nil {
-				yield(nil, fmt.Errorf("event %s/%d: %w", ref, seq, err))
+				yield(logRecord{}, fmt.Errorf("event %s/%d: %w", ref, seq, err))
 				return
 			}
-			if !yield(e, nil) {
+			if !yield(logRecord{e, bytes.Clone(it.Value()[8:])}, nil) {
 				return
 			}
 		}
 		if err := it.Error(); err != nil {
-			yield(nil, err)
+			yield(logRecord{}, err)
 		}
 	}
 }

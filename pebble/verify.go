@@ -13,7 +13,6 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // VerifyReport is what Verify checked.
@@ -65,7 +64,7 @@ func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events 
 // audited: deleting an organization's record must not hide its log from
 // the audit.
 func (db *DB) verifyNoOrphans(known map[uint32]bool) error {
-	for _, prefix := range []byte{prefixEvent, prefixSeq, prefixHash, prefixCheckpt} {
+	for _, prefix := range []byte{prefixEvent, prefixSeq, prefixCheckpt} {
 		it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 		if err != nil {
 			return err
@@ -104,43 +103,35 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 		return fail(size, "missing: the signed checkpoint has %d events but the store's log ends at %d", checkpoints[n-1].Size, size)
 	}
 
-	// Recompute the tree leaf by leaf. The compact range completes nodes in
-	// the order of their stored-hash indexes, so the stored hashes are read
-	// alongside with one forward iterator: each must be there and equal.
-	hashes, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: hashKey(org, 0), UpperBound: orgPrefixEnd(prefixHash, org)})
-	if err != nil {
-		return err
-	}
-	defer hashes.Close()
-	hashes.First()
-	var stored error
+	// Recompute the tree leaf by leaf. Appending leaf n completes exactly the
+	// nodes whose stored hashes leaf n added (kept with its sequence key, in
+	// that order): each must be there and equal.
+	var (
+		stored   error
+		recorded []byte // the stored hashes of the leaf being appended
+	)
 	visit := func(id compact.NodeID, hash []byte) {
 		if stored != nil {
 			return
 		}
-		idx := tlog.StoredHashIndex(int(id.Level), int64(id.Index))
-		for hashes.Valid() && int64(beUint64(hashes.Key()[5:])) < idx {
-			hashes.Next() // a hash beside the tree: left for the root comparison to catch
-		}
-		missing := !hashes.Valid() || int64(beUint64(hashes.Key()[5:])) != idx
 		switch {
-		case missing && id.Level == 0:
+		case len(recorded) < len(hash) && id.Level == 0:
 			stored = fail(int64(id.Index), "its stored leaf hash is missing")
-		case missing:
+		case len(recorded) < len(hash):
 			stored = fail(-1, "stored tree hash at level %d, index %d is missing", id.Level, id.Index)
-		case !bytes.Equal(hashes.Value(), hash) && id.Level == 0:
+		case !bytes.Equal(recorded[:len(hash)], hash) && id.Level == 0:
 			stored = fail(int64(id.Index), "its content differs from what was logged (the recomputed leaf hash does not match the stored one)")
-		case !bytes.Equal(hashes.Value(), hash):
+		case !bytes.Equal(recorded[:len(hash)], hash):
 			stored = fail(-1, "stored tree hash at level %d, index %d differs from the one recomputed from the events", id.Level, id.Index)
-		}
-		if !missing {
-			hashes.Next()
+		default:
+			recorded = recorded[len(hash):]
 		}
 	}
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	rng := rf.NewEmptyRange(0)
 	next := 0 // the next checkpoint to compare
-	for e, err := range db.eventsBySequence(ctx, org, ref, 0, math.MaxInt64) {
+	for rec, err := range db.eventsBySequence(ctx, org, ref, 0, math.MaxInt64) {
+		e := rec.Event
 		if err != nil {
 			var ve *VerifyError
 			if errors.As(err, &ve) {
@@ -159,11 +150,15 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 		if err != nil {
 			return fail(e.Sequence, "%v", err)
 		}
+		recorded = rec.hashes
 		if err := rng.Append(leaf[:], visit); err != nil {
 			return err
 		}
 		if stored != nil {
 			return stored
+		}
+		if len(recorded) != 0 {
+			return fail(e.Sequence, "its sequence record holds %d bytes of tree hashes that its leaf did not add", len(recorded))
 		}
 		rep.Events++
 		if progress != nil && rep.Events%100_000 == 0 {

@@ -43,11 +43,12 @@ type writer struct {
 	mu       sync.Mutex
 	isClosed bool
 
-	next map[uint32]int64 // next sequence of each org seen so far; owned by the goroutine
+	next      map[uint32]int64     // next sequence of each org seen so far; owned by the goroutine
+	frontiers map[uint32]*frontier // right edge of each org's tree, as committed; owned by the goroutine
 }
 
 func newWriter(db *DB) *writer {
-	w := &writer{db: db, ops: make(chan *appendOp, 1024), stop: make(chan struct{}), next: map[uint32]int64{}}
+	w := &writer{db: db, ops: make(chan *appendOp, 1024), stop: make(chan struct{}), next: map[uint32]int64{}, frontiers: map[uint32]*frontier{}}
 	w.wg.Add(1)
 	go w.run()
 	return w
@@ -166,7 +167,7 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 		}
 	}()
 	pending := map[idRef]int64{}
-	hashes := &pendingHashes{db: w.db, m: map[hashRef]tlog.Hash{}}
+	hashes := &pendingHashes{w: w, fr: map[uint32]*frontier{}}
 
 	results = make([]*auditlog.AppendResult, len(group))
 	for gi, op := range group {
@@ -197,13 +198,16 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 			pending[idRef{org, e.ID}] = seq
 
 			ts := e.Timestamp.UnixMilli()
+			seqValue := appendU64(make([]byte, 0, 8+2*tlog.HashSize), uint64(ts))
+			if !w.db.noTree {
+				if seqValue, err = hashes.add(seqValue, org, seq, op.leaves[i]); err != nil {
+					return nil, err
+				}
+			}
 			_ = b.Set(eventKey(org, ts, seq), op.values[i], nil)
-			_ = b.Set(seqKey(org, seq), appendU64(nil, uint64(ts)), nil)
+			_ = b.Set(seqKey(org, seq), seqValue, nil)
 			_ = b.Set(idKey(org, e.ID), appendUvarint(nil, uint64(seq)), nil)
 			_ = b.Set(actorKey(org, e.Actor.Email, ts, seq), nil, nil)
-			if err := hashes.add(b, org, seq, op.leaves[i]); err != nil {
-				return nil, err
-			}
 			res.Accepted++
 			res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
 		}
@@ -216,6 +220,7 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 		w.db.Logger.Error("commit events failed", "err", err, "events", b.Count())
 		return nil, auditlog.Errorf(auditlog.EUNAVAILABLE, "storage is unavailable; nothing of this batch was stored")
 	}
+	hashes.committed()
 	for org := range saved {
 		w.db.signer.grew(org, w.next[org])
 	}
@@ -263,47 +268,105 @@ func (w *writer) nextSeq(org uint32) (int64, error) {
 	return next, nil
 }
 
-type hashRef struct {
-	org   uint32
-	index int64
+// frontier is the right edge of an organization's tree: for each set bit l
+// of its size, the hash of the complete subtree at level l to the left of the
+// next leaf. It is exactly what appending the next leaf reads, so keeping it
+// in memory spares the writer a lookup per event.
+type frontier struct {
+	size int64
+	h    [64]tlog.Hash
 }
 
-// pendingHashes computes the tlog stored hashes of new leaves, reading the
-// earlier ones from this group's batch or from the store.
+// loadFrontier reads the frontier of org's tree of size leaves from the store.
+func (db *DB) loadFrontier(org uint32, size int64) (*frontier, error) {
+	f := &frontier{size: size}
+	for l := 0; l < 63; l++ {
+		if (size>>l)&1 == 1 {
+			h, err := db.readHash(org, tlog.StoredHashIndex(l, (size>>l)-1))
+			if err != nil {
+				return nil, err
+			}
+			f.h[l] = h
+		}
+	}
+	return f, nil
+}
+
+func (f *frontier) read(idx int64) (tlog.Hash, bool) {
+	level, n := tlog.SplitStoredHashIndex(idx)
+	if level < 63 && (f.size>>level)&1 == 1 && n == (f.size>>level)-1 {
+		return f.h[level], true
+	}
+	return tlog.Hash{}, false
+}
+
+// appended records that hs are the stored hashes of leaf f.size.
+func (f *frontier) appended(hs []tlog.Hash) {
+	k := len(hs) - 1 // the new complete subtree's level
+	f.h[k] = hs[k]
+	f.size++
+}
+
+// maxFrontiers bounds the frontiers the writer keeps (about 2 KiB each).
+const maxFrontiers = 1 << 16
+
+// pendingHashes computes the tlog stored hashes of one group's new leaves,
+// from the organizations' frontiers.
 type pendingHashes struct {
-	db  *DB
-	org uint32
-	m   map[hashRef]tlog.Hash
+	w   *writer
+	fr  map[uint32]*frontier // this group's frontiers; the writer's become these after the commit
+	cur *frontier
 }
 
-// add stores in b the hashes that record seq of org adds to its tree.
-func (p *pendingHashes) add(b *pebble.Batch, org uint32, seq int64, leaf tlog.Hash) error {
-	p.org = org
+// add appends to dst the stored hashes that leaf seq of org adds to its tree.
+func (p *pendingHashes) add(dst []byte, org uint32, seq int64, leaf tlog.Hash) ([]byte, error) {
+	f, ok := p.fr[org]
+	if !ok {
+		if c, ok := p.w.frontiers[org]; ok && c.size == seq {
+			cp := *c
+			f = &cp
+		} else {
+			var err error
+			if f, err = p.w.db.loadFrontier(org, seq); err != nil {
+				return nil, err
+			}
+		}
+		p.fr[org] = f
+	}
+	if f.size != seq {
+		return nil, fmt.Errorf("merkle tree of organization %d has %d leaves, appending %d", org, f.size, seq)
+	}
+	p.cur = f
 	hs, err := tlog.StoredHashesForRecordHash(seq, leaf, p)
 	if err != nil {
-		return fmt.Errorf("merkle hashes of %d/%d: %w", org, seq, err)
+		return nil, fmt.Errorf("merkle hashes of %d/%d: %w", org, seq, err)
 	}
-	idx := tlog.StoredHashIndex(0, seq)
-	for i, h := range hs {
-		p.m[hashRef{org, idx + int64(i)}] = h
-		_ = b.Set(hashKey(org, idx+int64(i)), h[:], nil)
+	for _, h := range hs {
+		dst = append(dst, h[:]...)
 	}
-	return nil
+	f.appended(hs)
+	return dst, nil
 }
 
-// ReadHashes implements tlog.HashReader for the org of the current add.
+// ReadHashes implements tlog.HashReader over the current frontier.
 func (p *pendingHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, idx := range indexes {
-		if h, ok := p.m[hashRef{p.org, idx}]; ok {
-			out[i] = h
-			continue
-		}
-		h, err := p.db.readHash(p.org, idx)
-		if err != nil {
-			return nil, err
+		h, ok := p.cur.read(idx)
+		if !ok {
+			return nil, fmt.Errorf("stored hash %d is not on the tree's frontier", idx)
 		}
 		out[i] = h
 	}
 	return out, nil
+}
+
+// committed makes the group's frontiers the writer's.
+func (p *pendingHashes) committed() {
+	if len(p.w.frontiers)+len(p.fr) > maxFrontiers {
+		clear(p.w.frontiers)
+	}
+	for org, f := range p.fr {
+		p.w.frontiers[org] = f
+	}
 }
