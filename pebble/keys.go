@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"math"
 )
@@ -8,20 +9,20 @@ import (
 // The key space. Every key starts with one prefix byte; org is an organization's
 // internal 4-byte id, assigned at creation; ts is a timestamp in Unix
 // milliseconds and seq a sequence number, both 8 bytes big-endian so that byte
-// order is numeric order. See docs/adr/0001-embedded-storage.md.
+// order is numeric order; email* is emailKey(email). See docs/adr/0001-embedded-storage.md.
 const (
 	prefixMeta    = 0x01 // 0x01|name                 -> meta value (format version, org counter)
 	prefixEvent   = 'E'  // E|org|ts|seq              -> encoded event (codec.go)
 	prefixSeq     = 'S'  // S|org|seq                 -> ts, then the tlog stored hashes this leaf added
 	prefixID      = 'I'  // I|org|id                  -> seq (uvarint): idempotent ids
-	prefixActor   = 'a'  // a|org|email|0x00|ts|seq   -> nothing: events by actor (erasure, search)
+	prefixActor   = 'a'  // a|org|email*|ts|seq       -> nothing: events by actor (erasure, search)
 	prefixCheckpt = 'C'  // C|org|size                -> signed checkpoint note of that tree size
 	prefixOrgName = 'n'  // n|provider|0x00|name      -> org
 	prefixOrg     = 'o'  // o|org                     -> organization (JSON)
-	prefixMember  = 'm'  // m|org|email               -> member (JSON)
-	prefixUserOrg = 'u'  // u|email|0x00|org          -> nothing: a user's organizations
+	prefixMember  = 'm'  // m|org|email*              -> member (JSON)
+	prefixUserOrg = 'u'  // u|email*|org              -> nothing: a user's organizations
 	prefixToken   = 'k'  // k|sha256(secret)          -> token (JSON)
-	prefixUserTok = 'K'  // K|email|0x00|id           -> sha256(secret)
+	prefixUserTok = 'K'  // K|email*|id               -> sha256(secret)
 )
 
 var (
@@ -90,17 +91,24 @@ func orgNameKey(provider, name string) []byte {
 
 func orgKey(org uint32) []byte { return appendU32([]byte{prefixOrg}, org) }
 
+// emailKey is how an email appears in keys: a 16-byte hash. Pebble keeps the
+// first and last key of every table in its MANIFEST, which compactions do not
+// rewrite, so an email in a key would outlive its erasure there.
+func emailKey(email string) []byte {
+	h := sha256.Sum256([]byte("auditlog email v1\x00" + email))
+	return h[:16]
+}
+
 func memberKey(org uint32, email string) []byte {
-	return append(appendU32([]byte{prefixMember}, org), email...)
+	return append(appendU32([]byte{prefixMember}, org), emailKey(email)...)
 }
 
 func userOrgKey(email string, org uint32) []byte {
-	b := append([]byte{prefixUserOrg}, email...)
-	return appendU32(append(b, 0), org)
+	return appendU32(userOrgPrefix(email), org)
 }
 
 func userOrgPrefix(email string) []byte {
-	return append(append([]byte{prefixUserOrg}, email...), 0)
+	return append([]byte{prefixUserOrg}, emailKey(email)...)
 }
 
 func tokenKey(hash [32]byte) []byte { return append([]byte{prefixToken}, hash[:]...) }
@@ -110,7 +118,7 @@ func userTokenKey(email, id string) []byte {
 }
 
 func userTokenPrefix(email string) []byte {
-	return append(append([]byte{prefixUserTok}, email...), 0)
+	return append([]byte{prefixUserTok}, emailKey(email)...)
 }
 
 // prefixEnd returns the smallest key greater than every key that starts with p.
@@ -140,11 +148,10 @@ func actorKey(org uint32, email string, ts, seq int64) []byte {
 }
 
 func actorPrefix(org uint32, email string) []byte {
-	b := make([]byte, 0, 22+len(email))
+	b := make([]byte, 0, 37)
 	b = append(b, prefixActor)
 	b = appendU32(b, org)
-	b = append(b, email...)
-	return append(b, 0)
+	return append(b, emailKey(email)...)
 }
 
 func checkpointKey(org uint32, size int64) []byte {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -511,31 +510,9 @@ func TestLog_EraseUser(t *testing.T) {
 	if rep, err := verifyStore(t, dir, key); err != nil || rep.Events != 12 {
 		t.Errorf("verify after erasure: %+v, %v", rep, err)
 	}
-	var inManifest []string
 	for _, s := range []string{bob, bobIP, bobUA} {
 		for _, f := range mustFindInFiles(t, dir, s) {
-			if strings.HasPrefix(f, "MANIFEST-") {
-				inManifest = append(inManifest, fmt.Sprintf("%q in %s", s, f))
-			} else {
-				t.Errorf("%q is still in %s after the erasure", s, f)
-			}
+			t.Errorf("%q is still in %s after the erasure", s, f)
 		}
 	}
-	if len(inManifest) > 0 {
-		SkipKnownManifestLeak(t, inManifest)
-	}
-}
-
-// SkipKnownManifestLeak skips, naming the known bug, a test that found an
-// erased email only in Pebble's MANIFEST: the MANIFEST records the smallest
-// and largest key of every table, and the keys u|email|..., m|org|email and
-// a|org|email|... hold emails. The erasure's compactions replace the tables
-// but not the MANIFEST records of the old ones. Every other check of the
-// test has passed when it is called.
-func SkipKnownManifestLeak(tb testing.TB, found []string) {
-	tb.Helper()
-	if tb.Failed() {
-		return
-	}
-	tb.Skipf("KNOWN BUG: after the erasure, %s: Pebble's MANIFEST keeps the old tables' boundary keys, which hold emails", strings.Join(found, ", "))
 }

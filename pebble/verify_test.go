@@ -557,6 +557,9 @@ func TestVerify_Tampered(t *testing.T) {
 			note[i] ^= 0x01
 			x.set(c, note)
 		}, acme, -1, "checkpoint of size 5"},
+		{"latest checkpoint removed", func(x *intruder) {
+			x.delete(rawKey('C', x.org(acme), 8))
+		}, acme, 5, "not covered by any signed checkpoint"},
 		{"checkpoint size changed", func(x *intruder) {
 			c := rawKey('C', x.org(acme), 8)
 			x.set(c, bytes.Replace(x.get(c), []byte("\n8\n"), []byte("\n7\n"), 1))

@@ -911,20 +911,10 @@ func TestErasure(t *testing.T) {
 	if out, err := verifyCmd("--data", s.Config.DataDir); err != nil || !strings.Contains(out, "6 events") {
 		t.Errorf("verify --data after the erasure: %q, %v", out, err)
 	}
-	var inManifest []string
 	for _, secret := range []string{bob, bobIP, bobUA} {
 		for _, f := range mustFindInTree(t, s.Config.DataDir, secret) {
-			if strings.HasPrefix(filepath.Base(f), "MANIFEST-") {
-				inManifest = append(inManifest, fmt.Sprintf("%q in %s", secret, f))
-			} else {
-				t.Errorf("%q is still in %s", secret, f)
-			}
+			t.Errorf("%q is still in %s", secret, f)
 		}
-	}
-	if len(inManifest) > 0 && !t.Failed() {
-		// See pebble.SkipKnownManifestLeak: Pebble's MANIFEST keeps the boundary keys
-		// of replaced tables, and keys of the actor, membership and user indexes hold emails.
-		t.Skipf("KNOWN BUG: after the erasure, %s", strings.Join(inManifest, ", "))
 	}
 }
 
