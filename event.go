@@ -235,6 +235,16 @@ type AppendResult struct {
 type EventFilter struct {
 	From, To time.Time // inclusive bounds on Timestamp; zero means unbounded
 	Limit    int       // at most this many events; 0 means no limit
+	Query    *Query    // only events that match; nil matches all
+	// After continues a listing: only events strictly older, in list order
+	// (timestamp, then sequence, descending), than the position it names.
+	After *Position
+}
+
+// Position is a place in an organization's list order, as a cursor keeps it.
+type Position struct {
+	Timestamp time.Time
+	Sequence  int64
 }
 
 // EventService appends and reads events.
