@@ -27,6 +27,8 @@ type Server struct {
 	Tokens    auditlog.TokenService
 	Log       auditlog.LogService
 	LogKey    string // the checkpoint verifier key, served at /api/v1/log-key
+	// CursorKey authenticates list cursors; replicas behind one load balancer share it.
+	CursorKey []byte
 	// Ready reports whether the storage can serve; nil means always ready.
 	Ready func(context.Context) error
 
@@ -55,6 +57,9 @@ func NewServer() *Server {
 func (s *Server) Open() error {
 	if s.AdminToken == "" {
 		return errors.New("http: the admin token is not set")
+	}
+	if len(s.CursorKey) < 16 {
+		return errors.New("http: the cursor key is not set")
 	}
 	s.adminSum = sha256.Sum256([]byte(s.AdminToken))
 	s.metrics = newMetrics(s.Registry)

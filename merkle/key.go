@@ -7,7 +7,9 @@ package merkle
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -31,6 +33,16 @@ type Key struct {
 	Signer   note.Signer
 	Verifier note.Verifier
 	VKey     string // the verifier key in text form, as GET /api/v1/log-key serves it
+	skey     string
+}
+
+// DeriveSecret returns a 32-byte secret for purpose derived from the
+// signing key, so that replicas given the same key file agree on it (list
+// cursors are authenticated with one) without a second secret to manage.
+func (k *Key) DeriveSecret(purpose string) []byte {
+	m := hmac.New(sha256.New, []byte(k.skey))
+	m.Write([]byte("auditlog derived secret v1\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // ParseKey reads a signing key in note's text form.
@@ -48,7 +60,7 @@ func ParseKey(skey string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{Signer: signer, Verifier: verifier, VKey: vkey}, nil
+	return &Key{Signer: signer, Verifier: verifier, VKey: vkey, skey: skey}, nil
 }
 
 // verifierKey derives the verifier key of a note signing key

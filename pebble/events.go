@@ -6,15 +6,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"iter"
-	"math"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog"
-	"github.com/cockroachdb/pebble/v2"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -120,58 +117,4 @@ func (db *DB) seal(op *appendOp, receivedAt time.Time) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// FindEvents yields an organization's events matching f, newest first.
-func (db *DB) FindEvents(ctx context.Context, ref auditlog.OrgRef, f auditlog.EventFilter) iter.Seq2[*auditlog.Event, error] {
-	return func(yield func(*auditlog.Event, error) bool) {
-		org, err := db.orgID(ref)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		from, to := int64(0), int64(math.MaxInt64)
-		if !f.From.IsZero() {
-			from = f.From.UnixMilli()
-			if f.From.Nanosecond()%1e6 != 0 { // stored timestamps are whole milliseconds: round From up
-				from++
-			}
-			from = max(from, 0)
-		}
-		if !f.To.IsZero() {
-			to = f.To.UnixMilli()
-		}
-		if from > to {
-			return
-		}
-		lower, upper := eventKeyBounds(org, from, to)
-		it, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		defer it.Close()
-		n := 0
-		for valid := it.Last(); valid; valid = it.Prev() {
-			if err := ctx.Err(); err != nil {
-				yield(nil, err)
-				return
-			}
-			e := &auditlog.Event{Organization: ref}
-			ts, seq := parseEventKey(it.Key())
-			if err := decodeEvent(e, ts, seq, it.Value()); err != nil {
-				yield(nil, fmt.Errorf("event %s/%d: %w", ref, seq, err))
-				return
-			}
-			if !yield(e, nil) {
-				return
-			}
-			if n++; f.Limit > 0 && n >= f.Limit {
-				return
-			}
-		}
-		if err := it.Error(); err != nil {
-			yield(nil, err)
-		}
-	}
 }

@@ -16,6 +16,7 @@ const (
 	prefixSeq     = 'S'  // S|org|seq                 -> ts, then the tlog stored hashes this leaf added
 	prefixID      = 'I'  // I|org|id                  -> seq (uvarint): idempotent ids
 	prefixActor   = 'a'  // a|org|email*|ts|seq       -> nothing: events by actor (erasure, search)
+	prefixAction  = 'x'  // x|org|action|ts|seq       -> nothing: events by action code (search)
 	prefixCheckpt = 'C'  // C|org|size                -> signed checkpoint note of that tree size
 	prefixOrgName = 'n'  // n|provider|0x00|name      -> org
 	prefixOrg     = 'o'  // o|org                     -> organization (JSON)
@@ -42,16 +43,6 @@ func eventKey(org uint32, ts, seq int64) []byte {
 	b = appendU32(b, org)
 	b = appendU64(b, uint64(ts))
 	return appendU64(b, uint64(seq))
-}
-
-// eventKeyBounds returns the key range [lower, upper) of an org's events with
-// timestamps in [from, to] milliseconds.
-func eventKeyBounds(org uint32, from, to int64) (lower, upper []byte) {
-	lower = eventKey(org, from, 0)
-	if to == math.MaxInt64 {
-		return lower, orgPrefixEnd(prefixEvent, org)
-	}
-	return lower, eventKey(org, to+1, 0)
 }
 
 // parseEventKey returns the timestamp and sequence of an event key.
@@ -164,3 +155,10 @@ func checkpointKey(org uint32, size int64) []byte {
 func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 
 func beUint32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
+
+func actionPrefix(org uint32, code int) []byte {
+	b := make([]byte, 0, 22)
+	b = append(b, prefixAction)
+	b = appendU32(b, org)
+	return append(b, byte(code))
+}

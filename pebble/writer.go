@@ -208,6 +208,8 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 			_ = b.Set(seqKey(org, seq), seqValue, nil)
 			_ = b.Set(idKey(org, e.ID), appendUvarint(nil, uint64(seq)), nil)
 			_ = b.Set(actorKey(org, e.Actor.Email, ts, seq), nil, nil)
+			code, _ := auditlog.ActionCode(e.Action)
+			_ = b.Set(appendU64(appendU64(actionPrefix(org, code), uint64(ts)), uint64(seq)), nil, nil)
 			res.Accepted++
 			res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
 		}

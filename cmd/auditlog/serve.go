@@ -144,6 +144,7 @@ func (s *Service) Open(ctx context.Context) error {
 	h.AdminToken = admin
 	h.Events, h.Directory, h.Tokens, h.Log = s.DB, s.DB, s.DB, s.DB
 	h.LogKey = key.VKey
+	h.CursorKey = key.DeriveSecret("list cursors")
 	h.Ready = s.DB.Ready
 	h.Logger = s.Logger.With("component", "http")
 	h.Registry = reg
