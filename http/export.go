@@ -25,14 +25,19 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "ndjson"
 	}
+	f, err := s.eventFilter(r, ref)
+	if err != nil {
+		Error(w, r, s.Logger, err)
+		return
+	}
 	name := fmt.Sprintf("auditlog-%s-%s-%s", ref.Provider, safeFilename(ref.Name), s.Now().UTC().Format("20060102T150405Z"))
 	switch format {
 	case "bundle":
-		s.exportBundle(w, r, ref, name+".bundle.ndjson")
+		s.exportBundle(w, r, ref, f.Query, name+".bundle.ndjson")
 	case "ndjson":
-		s.exportNDJSON(w, r, ref, name+".ndjson")
+		s.exportNDJSON(w, r, ref, f, name+".ndjson")
 	case "csv":
-		s.exportCSV(w, r, ref, name+".csv")
+		s.exportCSV(w, r, ref, f, name+".csv")
 	default:
 		Error(w, r, s.Logger, auditlog.Errorf(auditlog.EINVALID, "format must be csv, ndjson or bundle, got %q", truncate(format, 20)))
 	}
@@ -53,12 +58,12 @@ func attachment(w http.ResponseWriter, contentType, filename string) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 }
 
-func (s *Server) exportNDJSON(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, filename string) {
+func (s *Server) exportNDJSON(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, f auditlog.EventFilter, filename string) {
 	st := newJSONStream(w, r, s.Logger, "", "\n", "")
 	st.contentType = "application/x-ndjson"
 	st.filename = filename
 	defer func() { s.metrics.readEvents.WithLabelValues(r.Pattern).Add(float64(st.n)) }()
-	for e, err := range s.Events.FindEvents(r.Context(), ref, auditlog.EventFilter{}) {
+	for e, err := range s.Events.FindEvents(r.Context(), ref, f) {
 		if err != nil {
 			st.fail(err)
 			return
@@ -75,7 +80,7 @@ func (s *Server) exportNDJSON(w http.ResponseWriter, r *http.Request, ref auditl
 var csvHeader = []string{"sequence", "id", "timestamp", "receivedAt", "action", "actorEmail", "actorRole", "result", "source",
 	"repositoryName", "entityId", "description", "details", "ipAddress", "userAgent"}
 
-func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, filename string) {
+func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, f auditlog.EventFilter, filename string) {
 	attachment(w, "text/csv; charset=utf-8", filename)
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true // RFC 4180
@@ -84,7 +89,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, ref auditlog.
 	defer func() { s.metrics.readEvents.WithLabelValues(r.Pattern).Add(float64(n)) }()
 	rc := http.NewResponseController(w)
 	row := make([]string, len(csvHeader))
-	for e, err := range s.Events.FindEvents(r.Context(), ref, auditlog.EventFilter{}) {
+	for e, err := range s.Events.FindEvents(r.Context(), ref, f) {
 		if err != nil {
 			s.abort(r, err, n)
 		}
@@ -117,8 +122,9 @@ func neutralizeFormula(v string) string {
 	return v
 }
 
-// exportBundle writes the evidence bundle of the latest checkpoint.
-func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, filename string) {
+// exportBundle writes the evidence bundle of the latest checkpoint: every
+// retained event (complete), or only those q matches (not complete).
+func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, q *auditlog.Query, filename string) {
 	note, size, err := s.Log.LatestCheckpoint(r.Context(), ref)
 	if err != nil {
 		Error(w, r, s.Logger, err)
@@ -127,13 +133,16 @@ func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request, ref auditl
 	attachment(w, "application/x-ndjson", filename)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	buf := merkle.AppendBundleHeader(make([]byte, 0, 64<<10), note, true)
+	buf := merkle.AppendBundleHeader(make([]byte, 0, 64<<10), note, q == nil)
 	n := 0
 	defer func() { s.metrics.readEvents.WithLabelValues(r.Pattern).Add(float64(n)) }()
 	for pe, err := range s.Log.LogEvents(r.Context(), ref, size) {
 		if err != nil {
 			_, _ = w.Write(buf)
 			s.abort(r, err, n)
+		}
+		if !q.Match(pe.Event) {
+			continue
 		}
 		buf = merkle.AppendBundleLine(buf, pe.Event, pe.Proof)
 		n++

@@ -31,7 +31,8 @@ func (s *Server) routes() []route {
 		// Users (api-token).
 		{"GET /api/v1/user", s.handleGetUser},
 
-		// Organization admins and managers (api-token): exports and tamper evidence.
+		// Organization admins and managers (api-token): events, exports and tamper evidence.
+		{"GET /api/v1/organizations/{provider}/{name}/events", s.handleListEvents},
 		{"GET /api/v1/organizations/{provider}/{name}/events/export", s.handleExport},
 		{"GET /api/v1/organizations/{provider}/{name}/checkpoint", s.handleCheckpoint},
 		{"GET /api/v1/organizations/{provider}/{name}/events/{sequence}/proof", s.handleInclusionProof},
@@ -50,10 +51,20 @@ func (s *Server) routes() []route {
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		mux.Handle(rt.pattern, s.instrument(rt.handler))
+		mux.Handle(rt.pattern, s.instrument(s.guard(rt.pattern, rt.handler)))
 	}
-	mux.Handle("/", s.instrument(s.handleNotFound))
-	return mux
+	mux.Handle("/", s.instrument(s.guard("", s.handleNotFound)))
+	return s.secure(mux)
+}
+
+// RoutePatterns returns the pattern of every route of the route table, for
+// tests that must cover each route.
+func RoutePatterns() []string {
+	var out []string
+	for _, rt := range (&Server{}).routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
