@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode"
@@ -92,4 +93,27 @@ func hasWord(s, word string, prefix bool) bool {
 		}
 	}
 	return false
+}
+
+// SearchWords returns the distinct words a bare-word term can match in the
+// event: those of its description and of every string in its details.
+func (e *Event) SearchWords() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(s string) {
+		for _, w := range Words(s) {
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	add(e.Description)
+	if len(e.Details) > 0 {
+		var v any
+		if json.Unmarshal(e.Details, &v) == nil {
+			eachString(v, add)
+		}
+	}
+	return out
 }

@@ -12,25 +12,25 @@ func detailsHaveWord(details []byte, word string, prefix bool) bool {
 	if json.Unmarshal(details, &v) != nil {
 		return false
 	}
-	return anyHasWord(v, word, prefix)
+	found := false
+	eachString(v, func(s string) {
+		found = found || hasWord(s, word, prefix)
+	})
+	return found
 }
 
-func anyHasWord(v any, word string, prefix bool) bool {
+// eachString calls fn with every string value in v (a decoded JSON value), at any depth.
+func eachString(v any, fn func(string)) {
 	switch v := v.(type) {
 	case string:
-		return hasWord(v, word, prefix)
+		fn(v)
 	case map[string]any:
 		for _, x := range v {
-			if anyHasWord(x, word, prefix) {
-				return true
-			}
+			eachString(x, fn)
 		}
 	case []any:
 		for _, x := range v {
-			if anyHasWord(x, word, prefix) {
-				return true
-			}
+			eachString(x, fn)
 		}
 	}
-	return false
 }

@@ -44,10 +44,12 @@ type DB struct {
 	orgIDs  sync.Map   // auditlog.OrgRef -> uint32: organization ids, which never change
 	eraseMu sync.Mutex // serializes erasures (read-modify-write of events)
 
-	writer  *writer
-	signer  *signer
-	noTree  bool // benchmarks only (export_test.go): append without the Merkle tree, to measure its cost
-	metrics *Metrics
+	writer    *writer
+	signer    *signer
+	words     *wordIndexer
+	wordBlock int64 // events per word-index block (words.go)
+	noTree    bool  // benchmarks only (export_test.go): append without the Merkle tree, to measure its cost
+	metrics   *Metrics
 }
 
 // NewDB returns a store for the database directory path; call Open next.
@@ -93,6 +95,7 @@ func (db *DB) Open() error {
 		return fmt.Errorf("start checkpoint signer: %w", err)
 	}
 	db.writer = newWriter(db)
+	db.words = startWordIndexer(db)
 	return nil
 }
 
@@ -100,6 +103,9 @@ func (db *DB) Open() error {
 func (db *DB) Close() error {
 	if db.writer != nil {
 		db.writer.close()
+	}
+	if db.words != nil {
+		db.words.stop()
 	}
 	if db.signer != nil {
 		db.signer.stop()

@@ -15,8 +15,9 @@ import (
 // FindEvents yields an organization's events matching f, newest first (by
 // timestamp, then sequence). The time bounds (From, To, created: terms and
 // the After position) narrow the key range; an action: or actor: term reads
-// its index instead of every event; the remaining terms are checked on each
-// event read.
+// its index instead of every event; else, for a page (a Limit), bare words
+// read only the blocks whose word filter may hold them (words.go); the
+// remaining terms are checked on each event read.
 func (db *DB) FindEvents(ctx context.Context, ref auditlog.OrgRef, f auditlog.EventFilter) iter.Seq2[*auditlog.Event, error] {
 	return func(yield func(*auditlog.Event, error) bool) {
 		org, err := db.orgID(ref)
@@ -43,10 +44,14 @@ func (db *DB) FindEvents(ctx context.Context, ref auditlog.OrgRef, f auditlog.Ev
 		if t := indexTerm(f.Query); t != nil {
 			prefixes = indexPrefixes(org, t)
 		}
-		if prefixes == nil {
-			err = db.scanEvents(ctx, org, ref, r, emit)
-		} else {
+		words := wordTerms(f.Query)
+		switch {
+		case prefixes != nil:
 			err = db.scanIndex(ctx, org, ref, prefixes, r, emit)
+		case len(words) > 0 && f.Limit > 0:
+			err = db.findByWords(ctx, org, ref, r, f.Query, words, f.Limit, emit)
+		default:
+			err = db.scanEvents(ctx, org, ref, r, emit)
 		}
 		if err != nil {
 			yield(nil, err)

@@ -223,8 +223,11 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 		return nil, auditlog.Errorf(auditlog.EUNAVAILABLE, "storage is unavailable; nothing of this batch was stored")
 	}
 	hashes.committed()
-	for org := range saved {
+	for org, before := range saved {
 		w.db.signer.grew(org, w.next[org])
+		if before/w.db.wordBlock != w.next[org]/w.db.wordBlock {
+			w.db.words.poke() // a block is complete: index its words
+		}
 	}
 	return results, nil
 }
