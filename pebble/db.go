@@ -62,6 +62,7 @@ func NewDB(path string) *DB {
 		CheckpointInterval: time.Second,
 		path:               path,
 		metrics:            newMetrics(),
+		wordBlock:          defaultWordBlock,
 	}
 }
 
