@@ -1,0 +1,280 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/merkle"
+	"github.com/jackc/pgx/v5"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// VerifyReport is what Verify checked.
+type VerifyReport struct {
+	Organizations int
+	Events        int64 // events whose content was checked
+	Purged        int64 // leaves whose events retention deleted (their stored hashes were used)
+	Checkpoints   int
+}
+
+// VerifyError names the first thing that does not verify.
+type VerifyError struct {
+	Org      auditlog.OrgRef
+	Sequence int64 // -1 when not about one event
+	Problem  string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Sequence >= 0 {
+		return fmt.Sprintf("organization %s, event %d: %s", e.Org, e.Sequence, e.Problem)
+	}
+	return fmt.Sprintf("organization %s: %s", e.Org, e.Problem)
+}
+
+// Verify audits the whole store: for every organization it recomputes the
+// tree from the stored events and checks every stored hash, the log head and
+// every signed checkpoint (its signature by v, its origin, its root). An
+// event that retention deleted is accepted only if it is older than what
+// retention marked as purged; its stored leaf hash stands in for it. It
+// returns a *VerifyError naming the first event or hash that differs.
+// progress, if not nil, is called now and then with the number of events verified.
+func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events int64)) (*VerifyReport, error) {
+	rep := &VerifyReport{}
+	rows, err := db.pool.Query(ctx, `SELECT o.id, o.provider, o.name, coalesce(r.purged_before, '-infinity'), h.size, h.frontier
+		FROM organizations o LEFT JOIN retention_marks r ON r.org_id = o.id LEFT JOIN log_heads h ON h.org_id = o.id ORDER BY o.id`)
+	if err != nil {
+		return rep, err
+	}
+	type orgHead struct {
+		id     int32
+		ref    auditlog.OrgRef
+		purged time.Time
+		size   *int64
+		fr     []byte
+	}
+	var orgs []orgHead
+	var o orgHead
+	if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.ref.Provider, &o.ref.Name, &o.purged, &o.size, &o.fr}, func() error {
+		c := o
+		if o.size != nil {
+			size := *o.size
+			c.size = &size
+		}
+		c.fr = append([]byte(nil), o.fr...)
+		orgs = append(orgs, c)
+		return nil
+	}); err != nil {
+		return rep, err
+	}
+	for _, o := range orgs {
+		if o.size == nil {
+			return rep, &VerifyError{Org: o.ref, Sequence: -1, Problem: "its log head is missing"}
+		}
+		head, err := parseFrontier(*o.size, o.fr)
+		if err != nil {
+			return rep, &VerifyError{Org: o.ref, Sequence: -1, Problem: fmt.Sprintf("its log head is corrupt: %v", err)}
+		}
+		rep.Organizations++
+		if err := db.verifyOrg(ctx, o.id, o.ref, o.purged, head, v, rep, progress); err != nil {
+			return rep, err
+		}
+	}
+	return rep, db.verifyNoOrphans(ctx)
+}
+
+func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, purged time.Time, head *frontier, v note.Verifier, rep *VerifyReport, progress func(int64)) error {
+	fail := func(seq int64, format string, args ...any) error {
+		return &VerifyError{Org: ref, Sequence: seq, Problem: fmt.Sprintf(format, args...)}
+	}
+	checkpoints, err := db.checkpoints(ctx, org, ref, v, fail)
+	if err != nil {
+		return err
+	}
+	rep.Checkpoints += len(checkpoints)
+	if n := len(checkpoints); n > 0 && checkpoints[n-1].Size > head.size {
+		return fail(head.size, "missing: the signed checkpoint has %d events but the log head says %d", checkpoints[n-1].Size, head.size)
+	}
+
+	// Recompute the tree leaf by leaf. Appending leaf n completes exactly the
+	// nodes whose stored hashes leaf n added (kept in its leaves row, in
+	// that order): each must be there and equal.
+	var (
+		stored   error
+		recorded []byte // the stored hashes of the leaf being appended
+	)
+	visit := func(id compact.NodeID, hash []byte) {
+		if stored != nil {
+			return
+		}
+		switch {
+		case len(recorded) < len(hash) && id.Level == 0:
+			stored = fail(int64(id.Index), "its stored leaf hash is missing")
+		case len(recorded) < len(hash):
+			stored = fail(-1, "stored tree hash at level %d, index %d is missing", id.Level, id.Index)
+		case !bytes.Equal(recorded[:len(hash)], hash) && id.Level == 0:
+			stored = fail(int64(id.Index), "its content differs from what was logged (the recomputed leaf hash does not match the stored one)")
+		case !bytes.Equal(recorded[:len(hash)], hash):
+			stored = fail(-1, "stored tree hash at level %d, index %d differs from the one recomputed from the events", id.Level, id.Index)
+		default:
+			recorded = recorded[len(hash):]
+		}
+	}
+	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	rng := rf.NewEmptyRange(0)
+	next := 0 // the next checkpoint to compare
+	for rec, err := range db.logRecords(ctx, org, ref, 0, math.MaxInt64) {
+		if err != nil {
+			return fail(int64(rng.End()), "%v", err)
+		}
+		if rec.seq != int64(rng.End()) {
+			return fail(int64(rng.End()), "missing: the log jumps from event %d to %d", int64(rng.End())-1, rec.seq)
+		}
+		var leaf []byte
+		if e := rec.Event; e != nil {
+			if e.Erased() && !showsRedacted(e) {
+				// The leaf holds only the personal hash of an erased event: nothing commits to these values.
+				return fail(e.Sequence, "it is erased, yet its actor email, IP address or user agent reads other than %q", auditlog.Redacted)
+			}
+			h, err := e.LeafHash()
+			if err != nil {
+				return fail(e.Sequence, "%v", err)
+			}
+			leaf = h[:]
+			rep.Events++
+		} else {
+			if !rec.ts.Before(purged) {
+				return fail(rec.seq, "missing: its event (of %s) is gone, and retention did not delete it", auditlog.FormatTime(rec.ts))
+			}
+			if len(rec.hashes) < 32 {
+				return fail(rec.seq, "its stored leaf hash is missing")
+			}
+			leaf = rec.hashes[:32] // nothing to recompute it from: the event is gone
+			rep.Purged++
+		}
+		recorded = rec.hashes
+		if err := rng.Append(leaf, visit); err != nil {
+			return err
+		}
+		if stored != nil {
+			return stored
+		}
+		if len(recorded) != 0 {
+			return fail(rec.seq, "its leaves row holds %d bytes of tree hashes that its leaf did not add", len(recorded))
+		}
+		if progress != nil && (rep.Events+rep.Purged)%100_000 == 0 {
+			progress(rep.Events + rep.Purged)
+		}
+		for next < len(checkpoints) && checkpoints[next].Size == int64(rng.End()) {
+			root, err := rng.GetRootHash(nil)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(root, checkpoints[next].Root[:]) {
+				return fail(-1, "the tree of the first %d events does not match its signed checkpoint: an event before %d was changed, removed or added", checkpoints[next].Size, checkpoints[next].Size)
+			}
+			next++
+		}
+	}
+	end := int64(rng.End())
+	if next < len(checkpoints) {
+		return fail(end, "missing: the signed checkpoint of size %d covers events the store no longer has", checkpoints[next].Size)
+	}
+	if end != head.size {
+		return fail(min(end, head.size), "the log has %d events but its head says %d", end, head.size)
+	}
+	if end > 0 {
+		root, err := rng.GetRootHash(nil)
+		if err != nil {
+			return err
+		}
+		if r := head.root(); !bytes.Equal(root, r[:]) {
+			return fail(-1, "the log head's tree frontier does not match the tree recomputed from the events")
+		}
+	}
+	// Events no checkpoint covers are not proven: a server signs them within
+	// a second, and on a clean shutdown, so they are left by a crash (start
+	// a server once to sign them) or were added, or their checkpoints removed, beside it.
+	signed := int64(0)
+	if len(checkpoints) > 0 {
+		signed = checkpoints[len(checkpoints)-1].Size
+	}
+	if end > signed {
+		return fail(signed, "events %d to %d are not covered by any signed checkpoint: if the server crashed, start it once to sign them; otherwise they or their checkpoints were tampered with", signed, end-1)
+	}
+	return db.verifyNoStrays(ctx, org, fail)
+}
+
+// checkpoints reads and verifies every stored checkpoint of org, by size.
+func (db *DB) checkpoints(ctx context.Context, org int32, ref auditlog.OrgRef, v note.Verifier, fail func(int64, string, ...any) error) ([]*merkle.Checkpoint, error) {
+	rows, err := db.pool.Query(ctx, `SELECT size, note FROM checkpoints WHERE org_id = $1 ORDER BY size`, org)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out  []*merkle.Checkpoint
+		size int64
+		text string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&size, &text}, func() error {
+		cp, err := merkle.OpenCheckpoint([]byte(text), v, merkle.Origin(db.OriginPrefix, ref))
+		if err != nil {
+			return fail(-1, "checkpoint of size %d: %v", size, err)
+		}
+		if cp.Size != size {
+			return fail(-1, "checkpoint stored under size %d says size %d", size, cp.Size)
+		}
+		out = append(out, cp)
+		return nil
+	})
+	return out, err
+}
+
+// verifyNoStrays checks that every event row of org is a leaf of its log
+// (same sequence and timestamp): no event was added beside the log.
+func (db *DB) verifyNoStrays(ctx context.Context, org int32, fail func(int64, string, ...any) error) error {
+	var seq int64
+	err := db.pool.QueryRow(ctx, `SELECT e.seq FROM events e WHERE e.org_id = $1
+		AND NOT EXISTS (SELECT 1 FROM leaves l WHERE l.org_id = e.org_id AND l.seq = e.seq AND l.ts = e.ts) LIMIT 1`, org).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return fail(seq, "an event row with this sequence is not the log's (another sequence or timestamp): it was added beside the log")
+}
+
+// verifyNoOrphans checks that every log in the store (leaves, events,
+// checkpoints) belongs to an organization that Verify audited: deleting an
+// organization's record must not hide its log from the audit.
+func (db *DB) verifyNoOrphans(ctx context.Context) error {
+	for _, table := range []string{"leaves", "events", "checkpoints"} {
+		var org int32
+		err := db.pool.QueryRow(ctx, `WITH RECURSIVE o AS (
+				SELECT min(org_id) AS id FROM `+table+`
+				UNION ALL
+				SELECT (SELECT min(org_id) FROM `+table+` WHERE org_id > o.id) FROM o WHERE o.id IS NOT NULL)
+			SELECT id FROM o WHERE id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM organizations WHERE organizations.id = o.id) LIMIT 1`).Scan(&org)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		return &VerifyError{Org: auditlog.OrgRef{Provider: "?", Name: fmt.Sprintf("#%d", org)}, Sequence: -1,
+			Problem: fmt.Sprintf("the store holds %s of internal organization %d, which has no organization record: it was not audited", table, org)}
+	}
+	return nil
+}
+
+// showsRedacted reports whether an erased event shows nothing but "redacted"
+// (or, for an IP address or user agent it never had, "") in its personal fields.
+func showsRedacted(e *auditlog.Event) bool {
+	ok := func(v string) bool { return v == auditlog.Redacted || v == "" }
+	return e.Actor.Email == auditlog.Redacted && ok(e.IPAddress) && ok(e.UserAgent)
+}

@@ -1,0 +1,362 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// An appendOp is one AppendEvents call waiting for the writer: its events are
+// validated, sealed and hashed; the writer assigns sequences and commits.
+type appendOp struct {
+	orgs   []int32 // internal org id of each event
+	events []auditlog.Event
+	fresh  []bool // the id was made by the server just now: no need to look it up
+	leaves []tlog.Hash
+	done   chan appendDone
+}
+
+type appendDone struct {
+	res *auditlog.AppendResult
+	err error
+}
+
+// writer is the goroutine that writes this process's events. Concurrent
+// AppendEvents calls queue here and share one transaction and one commit
+// (group commit): the writer takes every op that is waiting, up to
+// MaxCommitEvents events, and writes them with COPY.
+//
+// Other processes write to the same organizations at the same time. What
+// keeps each organization's log one gapless sequence with one tree is its
+// log_heads row: a transaction locks the heads of every organization it
+// appends to (in id order, so that two transactions never wait on each
+// other), reads each one's size and tree frontier, and writes them back
+// before it commits.
+type writer struct {
+	db   *DB
+	ops  chan *appendOp
+	stop chan struct{}
+	wg   sync.WaitGroup // the goroutine
+	subs sync.WaitGroup // submit calls between the closed check and the queue
+
+	mu       sync.Mutex
+	isClosed bool
+}
+
+func newWriter(db *DB) *writer {
+	w := &writer{db: db, ops: make(chan *appendOp, 1024), stop: make(chan struct{})}
+	w.wg.Add(1)
+	go w.run()
+	return w
+}
+
+var errClosed = auditlog.Errorf(auditlog.EUNAVAILABLE, "the store is shutting down")
+
+// submit queues op and waits for its commit. If ctx ends first the op may still
+// be committed: the caller learns nothing, and a retry with the same ids is safe.
+func (w *writer) submit(ctx context.Context, op *appendOp) (*auditlog.AppendResult, error) {
+	w.mu.Lock()
+	if w.isClosed {
+		w.mu.Unlock()
+		return nil, errClosed
+	}
+	w.subs.Add(1) // the op holds the writer open until it is queued
+	w.mu.Unlock()
+	select {
+	case w.ops <- op:
+		w.subs.Done()
+	case <-ctx.Done():
+		w.subs.Done()
+		return nil, ctx.Err()
+	}
+	select {
+	case d := <-op.done:
+		return d.res, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (w *writer) closed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.isClosed
+}
+
+// close stops taking ops, commits every op already queued, and waits for the goroutine.
+func (w *writer) close() {
+	w.mu.Lock()
+	if w.isClosed {
+		w.mu.Unlock()
+		return
+	}
+	w.isClosed = true
+	w.mu.Unlock()
+	w.subs.Wait()
+	close(w.stop)
+	w.wg.Wait()
+}
+
+func (w *writer) run() {
+	defer w.wg.Done()
+	for {
+		var first *appendOp
+		select {
+		case first = <-w.ops:
+		case <-w.stop:
+			select { // commit what was queued before close: those callers are waiting
+			case first = <-w.ops:
+			default:
+				return
+			}
+		}
+		w.commit(w.gather(first))
+	}
+}
+
+// gather takes first and every op already waiting, up to MaxCommitEvents events.
+func (w *writer) gather(first *appendOp) []*appendOp {
+	group, n := []*appendOp{first}, len(first.events)
+	for n < w.db.MaxCommitEvents {
+		select {
+		case op := <-w.ops:
+			group = append(group, op)
+			n += len(op.events)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// commitTimeout bounds one group commit, lock waits included.
+const commitTimeout = time.Minute
+
+// commit writes a group of ops in one transaction and answers each op.
+func (w *writer) commit(group []*appendOp) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	results, err := w.write(ctx, group)
+	if isNoPartition(err) { // another server's retention dropped a partition: learn which exist, once
+		if err = w.db.parts.load(ctx, w.db.pool); err == nil {
+			results, err = w.write(ctx, group)
+		}
+	}
+	cancel()
+	if err != nil {
+		w.db.Logger.Error("commit events failed", "err", err, "requests", len(group))
+		err = unavailable("commit events", err)
+	}
+	for i, op := range group {
+		if err != nil {
+			op.done <- appendDone{err: err}
+		} else {
+			op.done <- appendDone{res: results[i]}
+		}
+	}
+	w.db.metrics.observeCommit(len(group), start)
+}
+
+type idRef struct {
+	org int32
+	id  string
+}
+
+func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.AppendResult, error) {
+	var orgs []int32
+	months := map[int32]bool{}
+	var lookOrgs []int32
+	var lookIDs [][]byte
+	looked := map[idRef]bool{}
+	for _, op := range group {
+		for i := range op.events {
+			orgs = append(orgs, op.orgs[i])
+			months[monthOf(op.events[i].Timestamp)] = true
+			if r := (idRef{op.orgs[i], op.events[i].ID}); !op.fresh[i] && !looked[r] {
+				looked[r] = true
+				lookOrgs, lookIDs = append(lookOrgs, r.org), append(lookIDs, []byte(r.id))
+			}
+		}
+	}
+	slices.Sort(orgs)
+	orgs = slices.Compact(orgs)
+	if err := w.db.parts.ensure(ctx, months); err != nil {
+		return nil, err
+	}
+
+	tx, err := w.db.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.Background())
+
+	heads, err := lockHeads(ctx, tx, orgs)
+	if err != nil {
+		return nil, err
+	}
+	known, err := lookupIDs(ctx, tx, lookOrgs, lookIDs)
+	if err != nil {
+		return nil, err
+	}
+
+	var leafRows, eventRows [][]any
+	results := make([]*auditlog.AppendResult, len(group))
+	changed := map[int32]bool{}
+	for gi, op := range group {
+		res := &auditlog.AppendResult{Events: make([]auditlog.Appended, len(op.events))}
+		for i := range op.events {
+			e, org := &op.events[i], op.orgs[i]
+			r := idRef{org, e.ID}
+			if seq, dup := known[r]; dup {
+				res.Duplicates++
+				res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
+				continue
+			}
+			f := heads[org]
+			seq := f.size
+			hashes := []byte{}
+			if w.db.noTree {
+				f.size++
+			} else if hashes, err = f.append(op.leaves[i]); err != nil {
+				return nil, fmt.Errorf("merkle hashes of organization %d, event %d: %w", org, seq, err)
+			}
+			e.Sequence = seq
+			known[r] = seq // a later event of the group with this id is a duplicate
+			changed[org] = true
+			leafRows = append(leafRows, []any{org, seq, e.Timestamp, []byte(e.ID), hashes})
+			eventRows = append(eventRows, eventRow(org, e))
+			res.Accepted++
+			res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
+		}
+		results[gi] = res
+	}
+	if len(eventRows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"leaves"}, leafColumns, pgx.CopyFromRows(leafRows)); err != nil {
+			return nil, fmt.Errorf("copy leaves: %w", err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(eventRows)); err != nil {
+			return nil, fmt.Errorf("copy events: %w", err)
+		}
+		if err := saveHeads(ctx, tx, heads, changed); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	if len(changed) > 0 {
+		w.db.signer.grew()
+	}
+	return results, nil
+}
+
+// lockHeads locks the log heads of orgs (sorted ascending, so that
+// transactions lock in one order and never deadlock) and reads them.
+func lockHeads(ctx context.Context, tx pgx.Tx, orgs []int32) (map[int32]*frontier, error) {
+	rows, err := tx.Query(ctx, `SELECT org_id, size, frontier FROM log_heads WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE`, orgs)
+	if err != nil {
+		return nil, fmt.Errorf("lock log heads: %w", err)
+	}
+	heads := make(map[int32]*frontier, len(orgs))
+	var (
+		org  int32
+		size int64
+		fr   []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&org, &size, &fr}, func() error {
+		f, err := parseFrontier(size, fr)
+		if err != nil {
+			return fmt.Errorf("log head of organization %d: %w", org, err)
+		}
+		heads[org] = f
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock log heads: %w", err)
+	}
+	if len(heads) != len(orgs) {
+		return nil, fmt.Errorf("lock log heads: %d of %d organizations have one", len(heads), len(orgs))
+	}
+	return heads, nil
+}
+
+// lookupIDs returns the sequences of the ids already in the log.
+func lookupIDs(ctx context.Context, tx pgx.Tx, orgs []int32, ids [][]byte) (map[idRef]int64, error) {
+	known := map[idRef]int64{}
+	if len(ids) == 0 {
+		return known, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT l.org_id, l.id, l.seq FROM leaves l
+		JOIN unnest($1::integer[], $2::bytea[]) AS u(org_id, id) ON l.org_id = u.org_id AND l.id = u.id`, orgs, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up event ids: %w", err)
+	}
+	var (
+		org int32
+		id  []byte
+		seq int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&org, &id, &seq}, func() error {
+		known[idRef{org, string(id)}] = seq
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up event ids: %w", err)
+	}
+	return known, nil
+}
+
+// saveHeads writes back the heads of the organizations that grew.
+func saveHeads(ctx context.Context, tx pgx.Tx, heads map[int32]*frontier, changed map[int32]bool) error {
+	orgs := make([]int32, 0, len(changed))
+	sizes := make([]int64, 0, len(changed))
+	frontiers := make([][]byte, 0, len(changed))
+	for org := range changed {
+		f := heads[org]
+		orgs, sizes, frontiers = append(orgs, org), append(sizes, f.size), append(frontiers, f.bytes())
+	}
+	_, err := tx.Exec(ctx, `UPDATE log_heads h SET size = u.size, frontier = u.frontier
+		FROM unnest($1::integer[], $2::bigint[], $3::bytea[]) AS u(org_id, size, frontier) WHERE h.org_id = u.org_id`,
+		orgs, sizes, frontiers)
+	if err != nil {
+		return fmt.Errorf("update log heads: %w", err)
+	}
+	return nil
+}
+
+var (
+	leafColumns  = []string{"org_id", "seq", "ts", "id", "hashes"}
+	eventColumns = []string{"org_id", "ts", "seq", "id", "action", "actor_email", "actor_role", "result", "source", "received_at",
+		"repository", "entity", "description", "details", "ip", "user_agent", "salt", "personal_hash"}
+)
+
+// eventRow is the events row of e, in eventColumns order.
+func eventRow(org int32, e *auditlog.Event) []any {
+	var details any
+	if len(e.Details) > 0 {
+		details = string(e.Details)
+	}
+	var salt, personal any
+	if len(e.Salt) > 0 {
+		salt = e.Salt
+	}
+	if len(e.PersonalHash) > 0 {
+		personal = e.PersonalHash
+	}
+	return []any{org, e.Timestamp, e.Sequence, bytesOf(e.ID), e.Action, e.Actor.Email, e.Actor.Role, e.Result, e.Source, e.ReceivedAt,
+		bytesOf(e.RepositoryName), bytesOf(e.EntityID), bytesOf(e.Description), details, e.IPAddress, bytesOf(e.UserAgent), salt, personal}
+}
+
+// bytesOf is s as bytea: never nil, which would be NULL.
+func bytesOf(s string) []byte {
+	if s == "" {
+		return []byte{}
+	}
+	return []byte(s)
+}
