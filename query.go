@@ -76,7 +76,7 @@ func (t *Term) match(e *Event) bool {
 	case FieldCreated:
 		return (t.From.IsZero() || !e.Timestamp.Before(t.From)) && (t.To.IsZero() || e.Timestamp.Before(t.To))
 	case FieldWord:
-		return hasWord(e.Description, t.Value, t.Prefix) || detailsHaveWord(e.Details, t.Value, t.Prefix)
+		return hasWord(e.Description, t.Value, t.Prefix) || mayContain(e.Details, t.Value) && detailsHaveWord(e.Details, t.Value, t.Prefix)
 	}
 	return false
 }

@@ -1,6 +1,10 @@
 package auditlog
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // detailsHaveWord reports whether any string value in the details object,
 // at any depth, has the word. Keys are not searched.
@@ -17,6 +21,42 @@ func detailsHaveWord(details []byte, word string, prefix bool) bool {
 		found = found || hasWord(s, word, prefix)
 	})
 	return found
+}
+
+// mayContain reports whether the raw details could hold word: false only
+// when they surely do not (no \u escape, and word, an ASCII lower-case word,
+// is not in them case-insensitively). It spares decoding the details of
+// most events a word search reads.
+func mayContain(details []byte, word string) bool {
+	if len(details) < len(word) || bytes.Contains(details, []byte(`\u`)) {
+		return len(details) >= len(word)
+	}
+	for i := 0; i < len(word); i++ {
+		if word[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	first := word[0]
+	for i := 0; i+len(word) <= len(details); i++ {
+		if lowerASCII(details[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(word) && lowerASCII(details[i+j]) == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // eachString calls fn with every string value in v (a decoded JSON value), at any depth.

@@ -26,7 +26,7 @@ import (
 //	W|org|block(8) -> minTs(8) maxTs(8) filter
 const (
 	prefixWords      = 'W'
-	defaultWordBlock = 4096
+	defaultWordBlock = 512
 	bloomBits        = 10 // per distinct word: about 1% false positives with 7 hashes
 	bloomHashes      = 7
 )
