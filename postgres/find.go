@@ -190,17 +190,8 @@ func (db *DB) findChunk(ctx context.Context, ref auditlog.OrgRef, q *eventQuery,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	qq := *q
-	qq.args = append([]any(nil), q.args...)
-	where := append([]string(nil), q.where...)
-	if after != nil {
-		ts := after.Timestamp.UTC()
-		where = append(where, "(ts, seq) < ("+qq.arg(ts)+"::timestamptz, "+qq.arg(after.Sequence)+"::bigint)")
-		// The row comparison alone does not prune partitions; this does.
-		where = append(where, "ts <= "+qq.arg(ts))
-	}
-	sql := eventSelect + " WHERE " + strings.Join(where, " AND ") + " ORDER BY ts DESC, seq DESC LIMIT " + strconv.Itoa(limit)
-	rows, err := db.pool.Query(ctx, sql, qq.args...)
+	sql, args := q.chunkSQL(after, limit)
+	rows, err := db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find events of %s: %w", ref, err)
 	}
@@ -217,6 +208,19 @@ func (db *DB) findChunk(ctx context.Context, ref auditlog.OrgRef, q *eventQuery,
 		return nil, fmt.Errorf("find events of %s: %w", ref, err)
 	}
 	return out, nil
+}
+
+// chunkSQL is the query of up to limit events of q older, in list order, than after.
+func (q *eventQuery) chunkSQL(after *auditlog.Position, limit int) (string, []any) {
+	qq := &eventQuery{args: append([]any(nil), q.args...)}
+	where := append([]string(nil), q.where...)
+	if after != nil {
+		ts := after.Timestamp.UTC()
+		where = append(where, "(ts, seq) < ("+qq.arg(ts)+"::timestamptz, "+qq.arg(after.Sequence)+"::bigint)")
+		// The row comparison alone does not prune partitions; this does.
+		where = append(where, "ts <= "+qq.arg(ts))
+	}
+	return eventSelect + " WHERE " + strings.Join(where, " AND ") + " ORDER BY ts DESC, seq DESC LIMIT " + strconv.Itoa(limit), qq.args
 }
 
 // scanEvent reads the columns of eventSelect into e.

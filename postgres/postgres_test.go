@@ -49,15 +49,40 @@ func MustOpenAgain(tb testing.TB, db *DB, key *merkle.Key, interval time.Duratio
 	return &DB{DB: mustOpenDBAt(tb, db.DSN, db.Clock.Now, key, interval), DSN: db.DSN, Clock: db.Clock}
 }
 
-func mustOpenDBAt(tb testing.TB, dsn string, now func() time.Time, key *merkle.Key, interval time.Duration) *postgres.DB {
-	tb.Helper()
+// newQuietDB returns a store that logs nothing and runs no retention worker.
+func newQuietDB(dsn string) *postgres.DB {
 	db := postgres.NewDB(dsn)
-	db.Now = now
-	db.SigningKey = key
-	db.CheckpointInterval = interval
 	db.RetentionInterval = 0
 	db.MaxConns = 8
 	db.Logger = quiet
+	return db
+}
+
+// MustOpenAgainWith opens another store on db's schema, with the same clock,
+// configured by configure before it opens.
+func MustOpenAgainWith(tb testing.TB, db *DB, configure func(*postgres.DB)) *DB {
+	tb.Helper()
+	s := newQuietDB(db.DSN)
+	s.Now = db.Clock.Now
+	s.CheckpointInterval = 0
+	configure(s)
+	if err := s.Open(context.Background()); err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
+	return &DB{DB: s, DSN: db.DSN, Clock: db.Clock}
+}
+
+func mustOpenDBAt(tb testing.TB, dsn string, now func() time.Time, key *merkle.Key, interval time.Duration) *postgres.DB {
+	tb.Helper()
+	db := newQuietDB(dsn)
+	db.Now = now
+	db.SigningKey = key
+	db.CheckpointInterval = interval
 	if err := db.Open(context.Background()); err != nil {
 		tb.Fatalf("open: %v", err)
 	}

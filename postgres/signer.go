@@ -35,15 +35,25 @@ func (s *signer) grew() {
 }
 
 // run signs what grew, then rests half an interval, so a new event waits for
-// its checkpoint at most about half the interval plus the signing. It also
-// wakes every half interval on its own, for the events other servers appended.
+// its checkpoint at most about half the interval plus the signing. Without
+// news from this server it still looks every half interval, for the events
+// other servers appended (and, at start, for those a crash left unsigned).
 func (s *signer) run(ctx context.Context) {
 	interval := s.db.CheckpointInterval / 2
 	backoff := time.Second
+	poll := time.Duration(0) // at start: at once
 	for {
-		locked, err := s.sign(ctx, false)
+		select {
+		case <-s.wake:
+		case <-time.After(poll):
+		case <-ctx.Done():
+			return
+		}
+		poll = interval
+		locked, signed, err := s.sign(ctx, false)
 		if err != nil && ctx.Err() == nil {
 			s.db.Logger.Error("signing checkpoints failed; retrying", "err", err, "in", backoff)
+			s.grew()
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -53,14 +63,10 @@ func (s *signer) run(ctx context.Context) {
 		backoff = time.Second
 		if !locked {
 			s.grew() // another server was signing, maybe before our last commit: try again after the rest
+		} else if signed == 0 {
+			continue // nothing to sign: no need to rest
 		}
 		if !sleep(ctx, interval) {
-			return
-		}
-		select {
-		case <-s.wake:
-		case <-time.After(interval):
-		case <-ctx.Done():
 			return
 		}
 	}
@@ -80,7 +86,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // signAll signs every organization that grew, waiting for another server's round if one is running.
 func (s *signer) signAll(ctx context.Context) error {
-	_, err := s.sign(ctx, true)
+	_, _, err := s.sign(ctx, true)
 	return err
 }
 
@@ -95,10 +101,10 @@ func (db *DB) SignCheckpoints(ctx context.Context) error {
 
 // sign runs one signing round. Unless wait is set, it gives up at once when
 // another server holds the signer lock, and reports locked = false.
-func (s *signer) sign(ctx context.Context, wait bool) (locked bool, err error) {
+func (s *signer) sign(ctx context.Context, wait bool) (locked bool, signed int, err error) {
 	db := s.db
 	if db.SigningKey == nil {
-		return true, nil
+		return true, 0, nil
 	}
 	n := 0
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
@@ -151,8 +157,8 @@ func (s *signer) sign(ctx context.Context, wait bool) (locked bool, err error) {
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("sign checkpoints: %w", err)
+		return false, 0, fmt.Errorf("sign checkpoints: %w", err)
 	}
 	db.metrics.checkpoints.Add(float64(n))
-	return locked, nil
+	return locked, n, nil
 }

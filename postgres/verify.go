@@ -47,7 +47,7 @@ func (e *VerifyError) Error() string {
 // progress, if not nil, is called now and then with the number of events verified.
 func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events int64)) (*VerifyReport, error) {
 	rep := &VerifyReport{}
-	rows, err := db.pool.Query(ctx, `SELECT o.id, o.provider, o.name, coalesce(r.purged_before, '-infinity'), h.size, h.frontier
+	rows, err := db.pool.Query(ctx, `SELECT o.id, o.provider, o.name, r.purged_before, h.size, h.frontier
 		FROM organizations o LEFT JOIN retention_marks r ON r.org_id = o.id LEFT JOIN log_heads h ON h.org_id = o.id ORDER BY o.id`)
 	if err != nil {
 		return rep, err
@@ -55,7 +55,7 @@ func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events 
 	type orgHead struct {
 		id     int32
 		ref    auditlog.OrgRef
-		purged time.Time
+		purged *time.Time
 		size   *int64
 		fr     []byte
 	}
@@ -66,6 +66,10 @@ func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events 
 		if o.size != nil {
 			size := *o.size
 			c.size = &size
+		}
+		if o.purged != nil {
+			p := *o.purged
+			c.purged = &p
 		}
 		c.fr = append([]byte(nil), o.fr...)
 		orgs = append(orgs, c)
@@ -82,7 +86,11 @@ func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events 
 			return rep, &VerifyError{Org: o.ref, Sequence: -1, Problem: fmt.Sprintf("its log head is corrupt: %v", err)}
 		}
 		rep.Organizations++
-		if err := db.verifyOrg(ctx, o.id, o.ref, o.purged, head, v, rep, progress); err != nil {
+		var purged time.Time // before it, events may have been deleted by retention
+		if o.purged != nil {
+			purged = *o.purged
+		}
+		if err := db.verifyOrg(ctx, o.id, o.ref, purged, head, v, rep, progress); err != nil {
 			return rep, err
 		}
 	}
