@@ -47,8 +47,11 @@ type LogService interface {
 	EraseUser(ctx context.Context, email string) (int, error)
 }
 
-// ProvenEvent is an event with its inclusion proof (leaf to root).
+// ProvenEvent is an event with its inclusion proof (leaf to root). An event
+// that retention purged has no Event: its leaf hash stands in for it.
 type ProvenEvent struct {
-	Event *Event
-	Proof [][32]byte
+	Event    *Event // nil when purged
+	Sequence int64
+	LeafHash [32]byte
+	Proof    [][32]byte
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/auditlog/auditlog"
@@ -32,10 +33,34 @@ type BundleHeader struct {
 // event's JSON: the salt of its personal fields, or, for an erased event,
 // their hash.
 type BundleLine struct {
-	Event        *auditlog.Event `json:"event"`
+	Event        *auditlog.Event `json:"event,omitempty"`
+	Purged       *PurgedEvent    `json:"purged,omitempty"`
 	Proof        [][]byte        `json:"proof"`
 	Salt         []byte          `json:"salt,omitempty"`
 	PersonalHash []byte          `json:"personalHash,omitempty"`
+}
+
+// PurgedEvent stands in a bundle for an event that retention purged: its
+// content is gone, its leaf hash is still proven in the tree.
+type PurgedEvent struct {
+	Sequence int64  `json:"sequence"`
+	LeafHash []byte `json:"leafHash"`
+}
+
+// AppendPurgedLine appends the line (with its newline) of a purged event to b.
+func AppendPurgedLine(b []byte, seq int64, leaf [32]byte, p [][32]byte) []byte {
+	b = append(b, `{"purged":{"sequence":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"leafHash":`...)
+	b = appendBase64(b, leaf[:])
+	b = append(b, `},"proof":[`...)
+	for i, h := range p {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendBase64(b, h[:])
+	}
+	return append(b, "]}\n"...)
 }
 
 // AppendBundleHeader appends the header line (with its newline) to b.
@@ -82,7 +107,8 @@ func appendBase64(b, data []byte) []byte {
 type BundleReport struct {
 	Origin   string
 	TreeSize int64
-	Events   int64
+	Events   int64 // events verified with their content
+	Purged   int64 // events purged by retention, whose leaves were verified
 	Complete bool
 }
 
@@ -119,6 +145,23 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 		l, err := parseBundleLine(line)
 		if err != nil {
 			return rep, fmt.Errorf("line %d: not an event line: %v", n, err)
+		}
+		if p := l.Purged; p != nil {
+			at := fmt.Sprintf("line %d (purged event %d)", n, p.Sequence)
+			switch {
+			case p.Sequence <= prev:
+				return rep, fmt.Errorf("%s: out of order: sequence %d after %d", at, p.Sequence, prev)
+			case hdr.Complete && prev >= 0 && p.Sequence != prev+1:
+				return rep, fmt.Errorf("%s: gap: events %d to %d are missing from a complete bundle", at, prev+1, p.Sequence-1)
+			case p.Sequence >= cp.Size:
+				return rep, fmt.Errorf("%s: sequence %d is beyond the checkpoint's %d events", at, p.Sequence, cp.Size)
+			}
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.Sequence), uint64(cp.Size), p.LeafHash, l.Proof, cp.Root[:]); err != nil {
+				return rep, fmt.Errorf("%s: its leaf is not in the signed log", at)
+			}
+			prev = p.Sequence
+			rep.Purged++
+			continue
 		}
 		e := l.Event
 		e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
@@ -158,7 +201,7 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 	if hdr.Complete && rep.Events > 0 && prev != cp.Size-1 {
 		return rep, fmt.Errorf("incomplete: the bundle ends at event %d but the checkpoint has %d events", prev, cp.Size)
 	}
-	if hdr.Complete && rep.Events == 0 && cp.Size > 0 {
+	if hdr.Complete && rep.Events+rep.Purged == 0 && cp.Size > 0 {
 		return rep, fmt.Errorf("incomplete: the bundle holds no events but the checkpoint has %d", cp.Size)
 	}
 	return rep, nil

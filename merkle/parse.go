@@ -22,16 +22,31 @@ func parseBundleLine(line []byte) (*BundleLine, error) {
 		return l, nil
 	}
 	var l struct {
-		Event        *eventJSON `json:"event"`
-		Proof        [][]byte   `json:"proof"`
-		Salt         []byte     `json:"salt"`
-		PersonalHash []byte     `json:"personalHash"`
+		Event        *eventJSON   `json:"event"`
+		Purged       *PurgedEvent `json:"purged"`
+		Proof        [][]byte     `json:"proof"`
+		Salt         []byte       `json:"salt"`
+		PersonalHash []byte       `json:"personalHash"`
 	}
 	if err := json.Unmarshal(line, &l); err != nil {
 		return nil, err
 	}
-	if l.Event == nil {
-		return nil, errors.New("no event")
+	proof := make([][32]byte, len(l.Proof))
+	for i, p := range l.Proof {
+		if len(p) != 32 {
+			return nil, errors.New("a proof hash is not 32 bytes")
+		}
+		proof[i] = [32]byte(p)
+	}
+	canonical := func(want []byte) bool { return bytes.Equal(want, append(bytes.TrimRight(line, "\n"), '\n')) }
+	if p := l.Purged; p != nil && l.Event == nil {
+		if len(p.LeafHash) != 32 || !canonical(AppendPurgedLine(nil, p.Sequence, [32]byte(p.LeafHash), proof)) {
+			return nil, errors.New("not a canonical purged-event line")
+		}
+		return &BundleLine{Purged: p, Proof: l.Proof}, nil
+	}
+	if l.Event == nil || l.Purged != nil {
+		return nil, errors.New("a line holds either an event or a purged event")
 	}
 	e := auditlog.Event(*l.Event)
 	if string(e.Details) == "{}" {
@@ -42,15 +57,8 @@ func parseBundleLine(line []byte) (*BundleLine, error) {
 	// fields, other spellings of the same value). Only the canonical line,
 	// the one the server writes, is accepted, so that what any JSON reader
 	// shows is what was verified.
-	proof := make([][32]byte, len(l.Proof))
-	for i, p := range l.Proof {
-		if len(p) != 32 {
-			return nil, errors.New("a proof hash is not 32 bytes")
-		}
-		proof[i] = [32]byte(p)
-	}
 	e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
-	if !bytes.Equal(AppendBundleLine(nil, &e, proof), append(bytes.TrimRight(line, "\n"), '\n')) {
+	if !canonical(AppendBundleLine(nil, &e, proof)) {
 		return nil, errors.New("the line is not in the canonical form the server writes (field order, spelling or extra fields differ)")
 	}
 	return bl, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/seal"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -31,6 +32,14 @@ type DB struct {
 	SigningKey *merkle.Key
 	// OriginPrefix starts the origin line of checkpoints: <prefix>/<provider>/<name>.
 	OriginPrefix string
+	// RetentionInterval is how often expired events are purged; 0 turns the
+	// retention worker off (see PurgeExpired).
+	RetentionInterval time.Duration
+	// StreamKey seals the URLs and secrets of streams; without one no stream can be created.
+	StreamKey *seal.Key
+	// Committed, if set, is called after each commit with every organization
+	// whose log grew and its new size. It runs on the writer: it must not block.
+	Committed func(ref auditlog.OrgRef, size int64)
 	// ReadOnly opens the database for reading only (auditlog verify), without the writer and signer.
 	ReadOnly bool
 	// CheckpointInterval bounds how long new events wait for a signed
@@ -40,13 +49,16 @@ type DB struct {
 	path string
 	db   *pebble.DB
 
-	dirMu   sync.Mutex // serializes directory writes (org ids, read-modify-write of records)
-	orgIDs  sync.Map   // auditlog.OrgRef -> uint32: organization ids, which never change
-	eraseMu sync.Mutex // serializes erasures (read-modify-write of events)
+	dirMu    sync.Mutex // serializes directory writes (org ids, read-modify-write of records)
+	orgIDs   sync.Map   // auditlog.OrgRef -> uint32: organization ids, which never change
+	eraseMu  sync.Mutex // serializes erasures (read-modify-write of events)
+	streamMu sync.Mutex // serializes stream writes (a status never outlives its stream)
+	purgeMu  sync.Mutex // serializes retention runs
 
 	writer    *writer
 	signer    *signer
 	words     *wordIndexer
+	retain    *retainer
 	wordBlock int64 // events per word-index block (words.go)
 	noTree    bool  // benchmarks only (export_test.go): append without the Merkle tree, to measure its cost
 	metrics   *Metrics
@@ -60,6 +72,7 @@ func NewDB(path string) *DB {
 		MaxCommitEvents:    20_000,
 		OriginPrefix:       "auditlog",
 		CheckpointInterval: time.Second,
+		RetentionInterval:  time.Hour,
 		path:               path,
 		metrics:            newMetrics(),
 		wordBlock:          defaultWordBlock,
@@ -97,6 +110,7 @@ func (db *DB) Open() error {
 	}
 	db.writer = newWriter(db)
 	db.words = startWordIndexer(db)
+	db.retain = startRetainer(db)
 	return nil
 }
 
@@ -107,6 +121,9 @@ func (db *DB) Close() error {
 	}
 	if db.words != nil {
 		db.words.stop()
+	}
+	if db.retain != nil {
+		db.retain.stop()
 	}
 	if db.signer != nil {
 		db.signer.stop()

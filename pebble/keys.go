@@ -24,6 +24,8 @@ const (
 	prefixUserOrg = 'u'  // u|email*|org              -> nothing: a user's organizations
 	prefixToken   = 'k'  // k|sha256(secret)          -> token (JSON)
 	prefixUserTok = 'K'  // K|email*|id               -> sha256(secret)
+	prefixStream  = 's'  // s|org|id                  -> stream (JSON, secrets sealed: streams.go)
+	prefixStrStat = 'c'  // c|org|id                  -> stream delivery status (JSON): its cursor
 )
 
 var (
@@ -110,6 +112,14 @@ func userTokenKey(email, id string) []byte {
 
 func userTokenPrefix(email string) []byte {
 	return append([]byte{prefixUserTok}, emailKey(email)...)
+}
+
+func streamKey(org uint32, id string) []byte {
+	return append(appendU32([]byte{prefixStream}, org), id...)
+}
+
+func streamStatusKey(org uint32, id string) []byte {
+	return append(appendU32([]byte{prefixStrStat}, org), id...)
 }
 
 // prefixEnd returns the smallest key greater than every key that starts with p.

@@ -151,7 +151,8 @@ func hashBytes(hs []tlog.Hash) [][]byte {
 	return out
 }
 
-// LogEvents yields the retained events below size, ascending, with proofs.
+// LogEvents yields the events below size, ascending, with proofs; those
+// purged by retention without their content.
 func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) iter.Seq2[*auditlog.ProvenEvent, error] {
 	return func(yield func(*auditlog.ProvenEvent, error) bool) {
 		org, err := db.orgID(ref)
@@ -166,13 +167,16 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 				yield(nil, err)
 				return
 			}
-			e := rec.Event
-			p, err := tlog.ProveRecord(size, e.Sequence, r)
+			p, err := tlog.ProveRecord(size, rec.seq, r)
 			if err != nil {
-				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, e.Sequence, err))
+				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, rec.seq, err))
 				return
 			}
-			pe := &auditlog.ProvenEvent{Event: e, Proof: make([][32]byte, len(p))}
+			if len(rec.hashes) < tlog.HashSize {
+				yield(nil, fmt.Errorf("event %s/%d: its leaf hash is missing", ref, rec.seq))
+				return
+			}
+			pe := &auditlog.ProvenEvent{Event: rec.Event, Sequence: rec.seq, LeafHash: [32]byte(rec.hashes[:32]), Proof: make([][32]byte, len(p))}
 			for i := range p {
 				pe.Proof[i] = p[i]
 			}
@@ -184,13 +188,31 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 }
 
 // logRecord is one event of the log with the tree hashes its leaf added
-// (a copy of the part of its sequence key's value after the timestamp).
+// (a copy of the part of its sequence key's value after the timestamp). An
+// event purged by retention has no Event: only its sequence and hashes remain.
 type logRecord struct {
 	*auditlog.Event
+	seq    int64
 	hashes []byte
+	purged bool
 }
 
-// eventsBySequence yields an organization's events with sequences in [from, to), ascending.
+// purgedMark ends the sequence key's value of an event that retention
+// purged (retention.go); the tree hashes before it stay for proofs.
+const purgedMark = 'P'
+
+// seqRecord splits a sequence key's value into timestamp, tree hashes and
+// the purged mark.
+func seqRecord(v []byte) (ts int64, hashes []byte, purged bool) {
+	ts, hashes = int64(beUint64(v)), v[8:]
+	if len(hashes)%32 == 1 && hashes[len(hashes)-1] == purgedMark {
+		return ts, hashes[:len(hashes)-1], true
+	}
+	return ts, hashes, false
+}
+
+// eventsBySequence yields an organization's events with sequences in [from,
+// to), ascending; an event purged by retention as a record without Event.
 func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.OrgRef, from, to int64) iter.Seq2[logRecord, error] {
 	return func(yield func(logRecord, error) bool) {
 		if to <= 0 {
@@ -221,7 +243,13 @@ func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.Org
 				yield(logRecord{}, fmt.Errorf("event %s/%d: corrupt sequence index", ref, seq))
 				return
 			}
-			ts := int64(beUint64(it.Value()))
+			ts, hashes, purged := seqRecord(it.Value())
+			if purged {
+				if !yield(logRecord{seq: seq, hashes: bytes.Clone(hashes), purged: true}, nil) {
+					return
+				}
+				continue
+			}
 			want := eventKey(org, ts, seq)
 			if !(ev.Valid() && ev.Next() && bytes.Equal(ev.Key(), want)) && !(ev.SeekGE(want) && bytes.Equal(ev.Key(), want)) {
 				if err := ev.Error(); err != nil {
@@ -237,7 +265,7 @@ func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.Org
 				yield(logRecord{}, fmt.Errorf("event %s/%d: %w", ref, seq, err))
 				return
 			}
-			if !yield(logRecord{e, bytes.Clone(it.Value()[8:])}, nil) {
+			if !yield(logRecord{Event: e, seq: seq, hashes: bytes.Clone(hashes)}, nil) {
 				return
 			}
 		}

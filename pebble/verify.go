@@ -18,7 +18,8 @@ import (
 // VerifyReport is what Verify checked.
 type VerifyReport struct {
 	Organizations int
-	Events        int64
+	Events        int64 // leaves verified, purged ones included
+	Purged        int64 // events whose content retention purged, covered by signed purge notes
 	Checkpoints   int
 }
 
@@ -130,8 +131,12 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	rng := rf.NewEmptyRange(0)
 	next := 0 // the next checkpoint to compare
+	purges, err := db.purgeRanges(org, merkle.Origin(db.OriginPrefix, ref), v)
+	if err != nil {
+		return fail(-1, "%v", err)
+	}
+	var purged int64
 	for rec, err := range db.eventsBySequence(ctx, org, ref, 0, math.MaxInt64) {
-		e := rec.Event
 		if err != nil {
 			var ve *VerifyError
 			if errors.As(err, &ve) {
@@ -139,16 +144,29 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 			}
 			return fail(int64(rng.End()), "%v", err)
 		}
-		if e.Sequence != int64(rng.End()) {
-			return fail(int64(rng.End()), "missing: the log jumps from event %d to %d", int64(rng.End())-1, e.Sequence)
+		if rec.seq != int64(rng.End()) {
+			return fail(int64(rng.End()), "missing: the log jumps from event %d to %d", int64(rng.End())-1, rec.seq)
 		}
-		if e.Erased() && !showsRedacted(e) {
+		var leaf [32]byte
+		switch e := rec.Event; {
+		case rec.purged:
+			// Its content is gone; its stored leaf hash stands in, if retention signed its purge.
+			if !covered(purges, rec.seq) {
+				return fail(rec.seq, "missing: its content is gone and no signed purge note covers it")
+			}
+			if len(rec.hashes) < 32 {
+				return fail(rec.seq, "its stored leaf hash is missing")
+			}
+			leaf = [32]byte(rec.hashes[:32])
+			purged++
+			rep.Purged++
+		case e.Erased() && !showsRedacted(e):
 			// The leaf holds only the personal hash of an erased event: nothing commits to these values.
 			return fail(e.Sequence, "it is erased, yet its actor email, IP address or user agent reads other than %q", auditlog.Redacted)
-		}
-		leaf, err := e.LeafHash()
-		if err != nil {
-			return fail(e.Sequence, "%v", err)
+		default:
+			if leaf, err = e.LeafHash(); err != nil {
+				return fail(e.Sequence, "%v", err)
+			}
 		}
 		recorded = rec.hashes
 		if err := rng.Append(leaf[:], visit); err != nil {
@@ -158,7 +176,7 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 			return stored
 		}
 		if len(recorded) != 0 {
-			return fail(e.Sequence, "its sequence record holds %d bytes of tree hashes that its leaf did not add", len(recorded))
+			return fail(rec.seq, "its sequence record holds %d bytes of tree hashes that its leaf did not add", len(recorded))
 		}
 		rep.Events++
 		if progress != nil && rep.Events%100_000 == 0 {
@@ -188,7 +206,7 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 	if end := int64(rng.End()); end > signed {
 		return fail(signed, "events %d to %d are not covered by any signed checkpoint: if the server crashed, start it once to sign them; otherwise they or their checkpoints were tampered with", signed, end-1)
 	}
-	return db.verifyIndexes(org, ref, int64(rng.End()), fail)
+	return db.verifyIndexes(org, ref, int64(rng.End())-purged, fail)
 }
 
 // checkpoints reads and verifies every stored checkpoint of org, by size.

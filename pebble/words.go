@@ -158,6 +158,9 @@ func (db *DB) indexWords(ctx context.Context, org uint32) error {
 			if err != nil {
 				return err
 			}
+			if rec.Event == nil {
+				continue // purged
+			}
 			words = append(words, rec.SearchWords()...)
 			ts := rec.Timestamp.UnixMilli()
 			minTs, maxTs = min(minTs, ts), max(maxTs, ts)
@@ -238,6 +241,9 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 		for rec, err := range db.eventsBySequence(ctx, org, ref, b.from, b.to) {
 			if err != nil {
 				return err
+			}
+			if rec.Event == nil {
+				continue // purged
 			}
 			ts := rec.Timestamp.UnixMilli()
 			if ts < r.from || ts > r.to || r.before && (ts > r.beforeTS || ts == r.beforeTS && rec.Sequence >= r.beforeSeq) {

@@ -159,6 +159,7 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 
 	// Sequences handed out in this group, restored if the commit fails.
 	saved := map[uint32]int64{}
+	refs := map[uint32]auditlog.OrgRef{} // the organizations that grew, for DB.Committed
 	defer func() {
 		if err != nil {
 			for org, next := range saved {
@@ -192,6 +193,7 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 			}
 			if _, ok := saved[org]; !ok {
 				saved[org] = next
+				refs[org] = e.Organization
 			}
 			seq = next
 			w.next[org] = next + 1
@@ -227,6 +229,9 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 		w.db.signer.grew(org, w.next[org])
 		if before/w.db.wordBlock != w.next[org]/w.db.wordBlock {
 			w.db.words.poke() // a block is complete: index its words
+		}
+		if w.db.Committed != nil {
+			w.db.Committed(refs[org], w.next[org])
 		}
 	}
 	return results, nil

@@ -1,0 +1,121 @@
+package pebble_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/storetest"
+	"github.com/auditlog/auditlog/merkle"
+	"github.com/auditlog/auditlog/pebble"
+)
+
+// TestRetention: expired events are purged unless under legal hold; what
+// remains still lists, proves, exports as a verifying bundle and passes the
+// store audit; an event deleted by hand does not pass for a purge.
+func TestRetention(t *testing.T) {
+	dir := t.TempDir()
+	key := MustNewKey(t)
+	clock := storetest.T0
+	db := pebble.NewDB(dir)
+	db.Now = func() time.Time { return clock }
+	db.SigningKey, db.CheckpointInterval, db.RetentionInterval = key, 0, 0
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	acme := auditlog.OrgRef{Provider: "gh", Name: "acme"}
+	held := auditlog.OrgRef{Provider: "gh", Name: "held"}
+	days := 30
+	hold := true
+	storetest.MustCreateOrg(t, db, acme, auditlog.PlanBusiness)
+	storetest.MustCreateOrg(t, db, held, auditlog.PlanBusiness)
+	for _, ref := range []auditlog.OrgRef{acme, held} {
+		if _, _, err := db.PutOrganization(ctx, ref, auditlog.OrganizationUpdate{RetentionDays: &days}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := db.PutOrganization(ctx, held, auditlog.OrganizationUpdate{LegalHold: &hold}); err != nil {
+		t.Fatal(err)
+	}
+	// Ages in days, out of order: 0, 3 and 5 expire (older than 30 days), the others stay.
+	ages := []int{40, 10, 5, 45, 2, 31, 29, 1}
+	for _, ref := range []auditlog.OrgRef{acme, held} {
+		for i, age := range ages {
+			e := storetest.NewEvent(ref, "e"+string(rune('0'+i)))
+			e.Timestamp = clock.Add(-time.Duration(age) * 24 * time.Hour)
+			storetest.MustAppend(t, db, e)
+		}
+	}
+	n, err := db.PurgeExpired(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("purged %d, %v; want 3 (legal hold keeps the other organization's)", n, err)
+	}
+	if got := len(storetest.MustFindEvents(t, db, acme, auditlog.EventFilter{})); got != 5 {
+		t.Errorf("acme lists %d events after the purge, want 5", got)
+	}
+	if got := len(storetest.MustFindEvents(t, db, held, auditlog.EventFilter{})); got != 8 {
+		t.Errorf("the organization under legal hold lists %d events, want 8", got)
+	}
+	if n, _ := db.PurgeExpired(ctx); n != 0 {
+		t.Errorf("a second run purged %d", n)
+	}
+	if err := db.SignCheckpoints(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Proofs of the remaining events still verify; a complete bundle holds the purged leaves.
+	note, size, err := db.LatestCheckpoint(ctx, acme)
+	if err != nil || size != 8 {
+		t.Fatalf("checkpoint %d, %v", size, err)
+	}
+	if _, err := db.ProveInclusion(ctx, acme, 1, 0); err != nil {
+		t.Errorf("proof of a remaining event: %v", err)
+	}
+	var bundle []byte
+	bundle = merkle.AppendBundleHeader(bundle, note, true)
+	for pe, err := range db.LogEvents(ctx, acme, size) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pe.Event == nil {
+			bundle = merkle.AppendPurgedLine(bundle, pe.Sequence, pe.LeafHash, pe.Proof)
+		} else {
+			bundle = merkle.AppendBundleLine(bundle, pe.Event, pe.Proof)
+		}
+	}
+	rep, err := merkle.VerifyBundle(bytes.NewReader(bundle), key.Verifier, nil)
+	if err != nil || rep.Events != 5 || rep.Purged != 3 {
+		t.Fatalf("bundle after purge: %+v, %v", rep, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	audit := func() (*pebble.VerifyReport, error) {
+		ro := pebble.NewDB(dir)
+		ro.ReadOnly = true
+		if err := ro.Open(); err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		return ro.Verify(ctx, key.Verifier, nil)
+	}
+	if rep, err := audit(); err != nil || rep.Events != 16 || rep.Purged != 3 {
+		t.Fatalf("store audit after purge: %+v, %v", rep, err)
+	}
+	// An intruder deletes a recent event and marks it purged: no signed purge note covers it.
+	mustTamper(t, dir, func(x *intruder) {
+		k, _ := x.event(acme, 1)
+		sk := rawKey('S', x.org(acme), 1)
+		x.set(sk, append(x.get(sk), 'P'))
+		x.delete(k)
+	})
+	_, err = audit()
+	var ve *pebble.VerifyError
+	if !errors.As(err, &ve) || ve.Sequence != 1 || !strings.Contains(ve.Problem, "no signed purge note covers it") {
+		t.Fatalf("audit after a hand-made purge: %v", err)
+	}
+}
