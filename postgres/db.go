@@ -51,7 +51,6 @@ type DB struct {
 	signer   *signer
 	parts    *partitions
 	workers  *workers
-	noTree   bool // benchmarks only (export_test.go): append without the Merkle tree
 	metrics  *Metrics
 	closeMu  sync.Mutex
 	isClosed bool

@@ -90,13 +90,11 @@ func (db *DB) seal(op *appendOp, receivedAt time.Time) error {
 			e := &op.events[i]
 			e.ReceivedAt = receivedAt
 			e.Salt = salts[i*auditlog.SaltSize : (i+1)*auditlog.SaltSize : (i+1)*auditlog.SaltSize]
-			if !db.noTree {
-				leaf, err := e.LeafHash()
-				if err != nil {
-					return err
-				}
-				op.leaves[i] = leaf
+			leaf, err := e.LeafHash()
+			if err != nil {
+				return err
 			}
+			op.leaves[i] = leaf
 		}
 		return nil
 	}

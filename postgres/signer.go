@@ -15,8 +15,8 @@ import (
 // may sign, one at a time: a round runs in a transaction that holds an
 // advisory lock of the schema, so two servers never sign at once, and
 // checkpoints are keyed by (organization, size), so a size is signed once.
-// The root comes from the log head's frontier, read in the same snapshot as
-// its size: signing reads no tree hashes.
+// The root comes from the tree's frontier: the few stored hashes of the
+// complete subtrees left of the next leaf.
 type signer struct {
 	db   *DB
 	wake chan struct{}
@@ -118,41 +118,51 @@ func (s *signer) sign(ctx context.Context, wait bool) (locked bool, signed int, 
 		if !locked {
 			return nil
 		}
-		rows, err := tx.Query(ctx, `SELECT h.org_id, h.size, h.frontier, o.provider, o.name
-			FROM log_heads h JOIN organizations o ON o.id = h.org_id
-			WHERE h.size > coalesce((SELECT max(c.size) FROM checkpoints c WHERE c.org_id = h.org_id), 0)`)
+		// Each organization whose log is ahead of its latest checkpoint: its
+		// last leaf, and its latest checkpoint, each one index descent.
+		rows, err := tx.Query(ctx, `SELECT o.id, o.provider, o.name, l.seq + 1
+			FROM organizations o CROSS JOIN LATERAL (SELECT seq FROM leaves WHERE org_id = o.id ORDER BY seq DESC LIMIT 1) l
+			WHERE l.seq + 1 > coalesce((SELECT max(c.size) FROM checkpoints c WHERE c.org_id = o.id), 0)`)
+		if err != nil {
+			return err
+		}
+		var (
+			org   int32
+			size  int64
+			ref   auditlog.OrgRef
+			refs  = map[int32]auditlog.OrgRef{}
+			sizes = map[int32]int64{}
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&org, &ref.Provider, &ref.Name, &size}, func() error {
+			refs[org], sizes[org] = ref, size
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Every leaf below a size read in this statement's snapshot is committed
+		// (appends commit in sequence order): the frontier is that tree's.
+		frontiers, err := loadFrontiers(ctx, tx, sizes)
 		if err != nil {
 			return err
 		}
 		var (
 			orgs  []int32
-			sizes []int64
+			sizeL []int64
 			notes []string
-			org   int32
-			size  int64
-			fr    []byte
-			ref   auditlog.OrgRef
 		)
-		if _, err := pgx.ForEachRow(rows, []any{&org, &size, &fr, &ref.Provider, &ref.Name}, func() error {
-			f, err := parseFrontier(size, fr)
-			if err != nil {
-				return fmt.Errorf("log head of %s: %w", ref, err)
-			}
-			cp, err := merkle.Sign(db.SigningKey, merkle.Origin(db.OriginPrefix, ref), size, f.root())
+		for org, f := range frontiers {
+			cp, err := merkle.Sign(db.SigningKey, merkle.Origin(db.OriginPrefix, refs[org]), f.size, f.root())
 			if err != nil {
 				return err
 			}
-			orgs, sizes, notes = append(orgs, org), append(sizes, size), append(notes, string(cp.Note))
-			return nil
-		}); err != nil {
-			return err
+			orgs, sizeL, notes = append(orgs, org), append(sizeL, f.size), append(notes, string(cp.Note))
 		}
 		if len(orgs) == 0 {
 			return nil
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO checkpoints (org_id, size, note, signed_at)
 			SELECT u.org_id, u.size, u.note, $4 FROM unnest($1::integer[], $2::bigint[], $3::text[]) AS u(org_id, size, note)
-			ON CONFLICT (org_id, size) DO NOTHING`, orgs, sizes, notes, db.now())
+			ON CONFLICT (org_id, size) DO NOTHING`, orgs, sizeL, notes, db.now())
 		n = len(orgs)
 		return err
 	})

@@ -39,16 +39,16 @@ func (e *VerifyError) Error() string {
 }
 
 // Verify audits the whole store: for every organization it recomputes the
-// tree from the stored events and checks every stored hash, the log head and
-// every signed checkpoint (its signature by v, its origin, its root). An
+// tree from the stored events and checks every stored hash and every signed
+// checkpoint (its signature by v, its origin, its root). An
 // event that retention deleted is accepted only if it is older than what
 // retention marked as purged; its stored leaf hash stands in for it. It
 // returns a *VerifyError naming the first event or hash that differs.
 // progress, if not nil, is called now and then with the number of events verified.
 func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events int64)) (*VerifyReport, error) {
 	rep := &VerifyReport{}
-	rows, err := db.pool.Query(ctx, `SELECT o.id, o.provider, o.name, r.purged_before, h.size, h.frontier
-		FROM organizations o LEFT JOIN retention_marks r ON r.org_id = o.id LEFT JOIN log_heads h ON h.org_id = o.id ORDER BY o.id`)
+	rows, err := db.pool.Query(ctx, `SELECT o.id, o.provider, o.name, r.purged_before
+		FROM organizations o LEFT JOIN retention_marks r ON r.org_id = o.id ORDER BY o.id`)
 	if err != nil {
 		return rep, err
 	}
@@ -56,48 +56,34 @@ func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events 
 		id     int32
 		ref    auditlog.OrgRef
 		purged *time.Time
-		size   *int64
-		fr     []byte
 	}
 	var orgs []orgHead
 	var o orgHead
-	if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.ref.Provider, &o.ref.Name, &o.purged, &o.size, &o.fr}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.ref.Provider, &o.ref.Name, &o.purged}, func() error {
 		c := o
-		if o.size != nil {
-			size := *o.size
-			c.size = &size
-		}
 		if o.purged != nil {
 			p := *o.purged
 			c.purged = &p
 		}
-		c.fr = append([]byte(nil), o.fr...)
 		orgs = append(orgs, c)
 		return nil
 	}); err != nil {
 		return rep, err
 	}
 	for _, o := range orgs {
-		if o.size == nil {
-			return rep, &VerifyError{Org: o.ref, Sequence: -1, Problem: "its log head is missing"}
-		}
-		head, err := parseFrontier(*o.size, o.fr)
-		if err != nil {
-			return rep, &VerifyError{Org: o.ref, Sequence: -1, Problem: fmt.Sprintf("its log head is corrupt: %v", err)}
-		}
 		rep.Organizations++
 		var purged time.Time // before it, events may have been deleted by retention
 		if o.purged != nil {
 			purged = *o.purged
 		}
-		if err := db.verifyOrg(ctx, o.id, o.ref, purged, head, v, rep, progress); err != nil {
+		if err := db.verifyOrg(ctx, o.id, o.ref, purged, v, rep, progress); err != nil {
 			return rep, err
 		}
 	}
 	return rep, db.verifyNoOrphans(ctx)
 }
 
-func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, purged time.Time, head *frontier, v note.Verifier, rep *VerifyReport, progress func(int64)) error {
+func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, purged time.Time, v note.Verifier, rep *VerifyReport, progress func(int64)) error {
 	fail := func(seq int64, format string, args ...any) error {
 		return &VerifyError{Org: ref, Sequence: seq, Problem: fmt.Sprintf(format, args...)}
 	}
@@ -106,9 +92,6 @@ func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, pur
 		return err
 	}
 	rep.Checkpoints += len(checkpoints)
-	if n := len(checkpoints); n > 0 && checkpoints[n-1].Size > head.size {
-		return fail(head.size, "missing: the signed checkpoint has %d events but the log head says %d", checkpoints[n-1].Size, head.size)
-	}
 
 	// Recompute the tree leaf by leaf. Appending leaf n completes exactly the
 	// nodes whose stored hashes leaf n added (kept in its leaves row, in
@@ -193,18 +176,6 @@ func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, pur
 	end := int64(rng.End())
 	if next < len(checkpoints) {
 		return fail(end, "missing: the signed checkpoint of size %d covers events the store no longer has", checkpoints[next].Size)
-	}
-	if end != head.size {
-		return fail(min(end, head.size), "the log has %d events but its head says %d", end, head.size)
-	}
-	if end > 0 {
-		root, err := rng.GetRootHash(nil)
-		if err != nil {
-			return err
-		}
-		if r := head.root(); !bytes.Equal(root, r[:]) {
-			return fail(-1, "the log head's tree frontier does not match the tree recomputed from the events")
-		}
 	}
 	// Events no checkpoint covers are not proven: a server signs them within
 	// a second, and on a clean shutdown, so they are left by a crash (start

@@ -34,23 +34,25 @@ type appendDone struct {
 //
 // Other processes write to the same organizations at the same time. What
 // keeps each organization's log one gapless sequence with one tree is its
-// log_heads row: a transaction locks the heads of every organization it
-// appends to (in id order, so that two transactions never wait on each
-// other), reads each one's size and tree frontier, and writes them back
-// before it commits.
+// log_heads row: a transaction locks the rows of every organization it
+// appends to (in id order, so that two transactions never wait on each other
+// in a cycle) before it reads each log's size (its last leaf) and tree
+// frontier, and holds them until it commits. The rows are only locked, never
+// updated: the leaves are the log.
 type writer struct {
-	db   *DB
-	ops  chan *appendOp
-	stop chan struct{}
-	wg   sync.WaitGroup // the goroutine
-	subs sync.WaitGroup // submit calls between the closed check and the queue
+	db        *DB
+	frontiers map[int32]*frontier // the trees this writer appended to, as committed; owned by the goroutine
+	ops       chan *appendOp
+	stop      chan struct{}
+	wg        sync.WaitGroup // the goroutine
+	subs      sync.WaitGroup // submit calls between the closed check and the queue
 
 	mu       sync.Mutex
 	isClosed bool
 }
 
 func newWriter(db *DB) *writer {
-	w := &writer{db: db, ops: make(chan *appendOp, 1024), stop: make(chan struct{})}
+	w := &writer{db: db, frontiers: map[int32]*frontier{}, ops: make(chan *appendOp, 1024), stop: make(chan struct{})}
 	w.wg.Add(1)
 	go w.run()
 	return w
@@ -196,7 +198,10 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 	}
 	defer tx.Rollback(context.Background())
 
-	heads, err := lockHeads(ctx, tx, orgs)
+	if err := lockHeads(ctx, tx, orgs); err != nil {
+		return nil, err
+	}
+	heads, err := w.heads(ctx, tx, orgs)
 	if err != nil {
 		return nil, err
 	}
@@ -220,10 +225,8 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 			}
 			f := heads[org]
 			seq := f.size
-			hashes := []byte{}
-			if w.db.noTree {
-				f.size++
-			} else if hashes, err = f.append(op.leaves[i]); err != nil {
+			hashes, err := f.append(op.leaves[i])
+			if err != nil {
 				return nil, fmt.Errorf("merkle hashes of organization %d, event %d: %w", org, seq, err)
 			}
 			e.Sequence = seq
@@ -243,12 +246,15 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(eventRows)); err != nil {
 			return nil, fmt.Errorf("copy events: %w", err)
 		}
-		if err := saveHeads(ctx, tx, heads, changed); err != nil {
-			return nil, err
-		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
+	}
+	if len(w.frontiers)+len(changed) > maxFrontiers {
+		clear(w.frontiers)
+	}
+	for org := range changed {
+		w.frontiers[org] = heads[org]
 	}
 	if len(changed) > 0 {
 		w.db.signer.grew()
@@ -256,32 +262,51 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 	return results, nil
 }
 
-// lockHeads locks the log heads of orgs (sorted ascending, so that
-// transactions lock in one order and never deadlock) and reads them.
-func lockHeads(ctx context.Context, tx pgx.Tx, orgs []int32) (map[int32]*frontier, error) {
-	rows, err := tx.Query(ctx, `SELECT org_id, size, frontier FROM log_heads WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE`, orgs)
+// lockHeads locks the log heads of orgs, sorted ascending, so that
+// transactions lock in one order and never deadlock.
+func lockHeads(ctx context.Context, tx pgx.Tx, orgs []int32) error {
+	rows, err := tx.Query(ctx, `SELECT org_id FROM log_heads WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE`, orgs)
 	if err != nil {
-		return nil, fmt.Errorf("lock log heads: %w", err)
+		return fmt.Errorf("lock log heads: %w", err)
+	}
+	locked, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return fmt.Errorf("lock log heads: %w", err)
+	}
+	if len(locked) != len(orgs) {
+		return fmt.Errorf("lock log heads: %d of %d organizations have one", len(locked), len(orgs))
+	}
+	return nil
+}
+
+// maxFrontiers bounds the frontiers the writer keeps (about 2 KiB each).
+const maxFrontiers = 1 << 16
+
+// heads returns the current size and tree frontier of each of orgs, whose
+// heads the transaction holds locked: a statement after the lock sees every
+// append committed before it. A frontier the writer kept is used when its
+// size is current (no other server appended since); the others are read.
+func (w *writer) heads(ctx context.Context, tx pgx.Tx, orgs []int32) (map[int32]*frontier, error) {
+	sizes, err := logSizes(ctx, tx, orgs)
+	if err != nil {
+		return nil, err
 	}
 	heads := make(map[int32]*frontier, len(orgs))
-	var (
-		org  int32
-		size int64
-		fr   []byte
-	)
-	_, err = pgx.ForEachRow(rows, []any{&org, &size, &fr}, func() error {
-		f, err := parseFrontier(size, fr)
-		if err != nil {
-			return fmt.Errorf("log head of organization %d: %w", org, err)
+	stale := map[int32]int64{}
+	for _, org := range orgs {
+		if f, ok := w.frontiers[org]; ok && f.size == sizes[org] {
+			cp := *f // changed by the appends; the kept one only after the commit
+			heads[org] = &cp
+		} else {
+			stale[org] = sizes[org]
 		}
-		heads[org] = f
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("lock log heads: %w", err)
 	}
-	if len(heads) != len(orgs) {
-		return nil, fmt.Errorf("lock log heads: %d of %d organizations have one", len(heads), len(orgs))
+	loaded, err := loadFrontiers(ctx, tx, stale)
+	if err != nil {
+		return nil, err
+	}
+	for org, f := range loaded {
+		heads[org] = f
 	}
 	return heads, nil
 }
@@ -310,24 +335,6 @@ func lookupIDs(ctx context.Context, tx pgx.Tx, orgs []int32, ids [][]byte) (map[
 		return nil, fmt.Errorf("look up event ids: %w", err)
 	}
 	return known, nil
-}
-
-// saveHeads writes back the heads of the organizations that grew.
-func saveHeads(ctx context.Context, tx pgx.Tx, heads map[int32]*frontier, changed map[int32]bool) error {
-	orgs := make([]int32, 0, len(changed))
-	sizes := make([]int64, 0, len(changed))
-	frontiers := make([][]byte, 0, len(changed))
-	for org := range changed {
-		f := heads[org]
-		orgs, sizes, frontiers = append(orgs, org), append(sizes, f.size), append(frontiers, f.bytes())
-	}
-	_, err := tx.Exec(ctx, `UPDATE log_heads h SET size = u.size, frontier = u.frontier
-		FROM unnest($1::integer[], $2::bigint[], $3::bytea[]) AS u(org_id, size, frontier) WHERE h.org_id = u.org_id`,
-		orgs, sizes, frontiers)
-	if err != nil {
-		return fmt.Errorf("update log heads: %w", err)
-	}
-	return nil
 }
 
 var (

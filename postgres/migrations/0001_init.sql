@@ -13,15 +13,13 @@ CREATE TABLE organizations (
 	UNIQUE (provider, name)
 );
 
--- The head of each organization's log: how many events it has (the next
--- sequence) and the right edge of its Merkle tree (for each set bit l of
--- size, from the lowest, the 32-byte hash of the complete subtree at level l
--- left of the next leaf). Appends lock this row (SELECT ... FOR UPDATE), so
--- that sequences stay gapless and unique across every server process.
+-- One row per organization for appends to lock (SELECT ... FOR UPDATE, in
+-- org_id order), so that each organization's log stays one gapless sequence
+-- with one Merkle tree across every server process. The log itself (its size,
+-- its tree) is in leaves; this row is never updated, which keeps the lock
+-- cheap.
 CREATE TABLE log_heads (
-	org_id   integer PRIMARY KEY REFERENCES organizations (id),
-	size     bigint  NOT NULL DEFAULT 0,
-	frontier bytea   NOT NULL DEFAULT ''
+	org_id integer PRIMARY KEY REFERENCES organizations (id)
 );
 
 CREATE TABLE members (

@@ -1,0 +1,184 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/pgtest"
+	"github.com/auditlog/auditlog/postgres"
+)
+
+// benchEvent is a realistic ~320-byte event of one of orgs organizations
+// (the same as the embedded store's benchmarks).
+func benchEvent(rng *rand.Rand, orgs int, now time.Time) auditlog.Event {
+	actions := auditlog.Actions()
+	a := actions[rng.IntN(len(actions))]
+	return auditlog.Event{
+		Organization:   auditlog.OrgRef{Provider: "gh", Name: fmt.Sprintf("org-%04d", rng.IntN(orgs))},
+		Action:         a.Name,
+		Actor:          auditlog.Actor{Email: fmt.Sprintf("user%03d@example.com", rng.IntN(500)), Role: auditlog.RoleOrganizationAdmin},
+		Timestamp:      now.Add(-time.Duration(rng.IntN(3600000)) * time.Millisecond),
+		RepositoryName: fmt.Sprintf("repo-%02d", rng.IntN(40)),
+		EntityID:       fmt.Sprintf("ent-%d", rng.IntN(100000)),
+		Details:        json.RawMessage(fmt.Sprintf(`{"branch":"main","enabled":%v,"count":%d}`, rng.IntN(2) == 0, rng.IntN(1000))),
+		IPAddress:      fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), rng.IntN(256)),
+		UserAgent:      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
+	}
+}
+
+func openBenchDB(b *testing.B, orgs int) *postgres.DB {
+	b.Helper()
+	dsn, _ := pgtest.MustSchema(b)
+	db := newQuietDB(dsn)
+	if err := db.Open(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	business := auditlog.PlanBusiness
+	for i := 0; i < orgs; i++ {
+		ref := auditlog.OrgRef{Provider: "gh", Name: fmt.Sprintf("org-%04d", i)}
+		if _, _, err := db.PutOrganization(context.Background(), ref, auditlog.OrganizationUpdate{Plan: &business}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
+// BenchmarkAppendBatch1000 appends durable batches of 1,000 events spread over
+// 1,000 organizations, one batch after another: with integrity (AppendEvents:
+// log-head locks, id lookups, the leaves rows with the tree's hashes, the
+// events rows) and as a raw COPY of the same events rows (baseline).
+func BenchmarkAppendBatch1000(b *testing.B) {
+	b.Run("integrity", func(b *testing.B) { benchAppend(b, 1, false) })
+	b.Run("rawcopy", func(b *testing.B) { benchAppend(b, 1, true) })
+}
+
+// BenchmarkAppendParallel4 is BenchmarkAppendBatch1000 with 4 clients
+// sending batches at once: their batches share transactions (group commit).
+func BenchmarkAppendParallel4(b *testing.B) {
+	b.Run("integrity", func(b *testing.B) { benchAppend(b, 4, false) })
+	b.Run("rawcopy", func(b *testing.B) { benchAppend(b, 4, true) })
+}
+
+func benchAppend(b *testing.B, clients int, raw bool) {
+	const orgs, batch = 1000, 1000
+	db := openBenchDB(b, orgs)
+	now := time.Now()
+	ctx := context.Background()
+	// Batches are made ahead, so that the clock measures only the store.
+	batches := make([][]auditlog.Event, b.N)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range batches {
+		batches[i] = make([]auditlog.Event, batch)
+		for j := range batches[i] {
+			batches[i][j] = benchEvent(rng, orgs, now)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		next = map[auditlog.OrgRef]int64{}
+		wg   sync.WaitGroup
+		work = make(chan []auditlog.Event, len(batches))
+	)
+	for _, bt := range batches {
+		work <- bt
+	}
+	close(work)
+	b.ResetTimer()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for events := range work {
+				var err error
+				if raw {
+					mu.Lock() // the raw baseline has no log to keep sequences apart
+					err = postgres.RawCopy(ctx, db, events, next)
+					mu.Unlock()
+				} else {
+					_, err = db.AppendEvents(ctx, events)
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkFindNewest100 reads the newest 100 events of one organization of
+// AUDITLOG_BENCH_EVENTS events (default 1,000,000; BENCHMARKS.md uses
+// 10,000,000) spread over 13 monthly partitions, and reports the median and
+// p99 of 1,000 queries per b.N. The events are written with SQL (INSERT ...
+// SELECT), not through AppendEvents: the query reads only the events table.
+func BenchmarkFindNewest100(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("AUDITLOG_BENCH_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := context.Background()
+	db := openBenchDB(b, 2)
+	ref := auditlog.OrgRef{Provider: "gh", Name: "org-0000"}
+	end := time.Now().UTC().Truncate(time.Millisecond)
+	start := end.AddDate(-1, 0, 0)
+	if err := postgres.EnsurePartitions(ctx, db, start, end); err != nil {
+		b.Fatal(err)
+	}
+	conn := mustConnect(b, postgres.DSN(db))
+	t0 := time.Now()
+	// org 1 gets n events over the year; org 2 as many, interleaved, so that the index holds both.
+	for org := 1; org <= 2; org++ {
+		if _, err := conn.Exec(ctx, `INSERT INTO events (org_id, ts, seq, id, action, actor_email, actor_role, result, source, received_at,
+				repository, entity, description, details, ip, user_agent, salt)
+			SELECT $1, $2::timestamptz + (i * $4::bigint) * interval '1 microsecond', i, convert_to(md5(i::text), 'UTF8'),
+				(ARRAY['user.login', 'organizations.gatepolicies.update', 'repositories.tools.update'])[1 + i % 3],
+				'user' || (i % 500) || '@example.com', 'organizationAdmin', 'succeed', 'UI',
+				$2::timestamptz + (i * $4::bigint) * interval '1 microsecond',
+				convert_to('repo-' || (i % 40), 'UTF8'), convert_to('ent-' || i, 'UTF8'), convert_to('Tool settings updated', 'UTF8'),
+				'{"branch":"main","enabled":true,"count":' || (i % 1000) || '}', '10.0.' || (i % 256) || '.1',
+				convert_to('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36', 'UTF8'),
+				decode(md5('salt' || i), 'hex')
+			FROM generate_series(0, $3::bigint - 1) AS i`, org, start, n, end.Sub(start).Microseconds()/int64(n)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE events`); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("wrote %d events in %s", 2*n, time.Since(t0).Round(time.Second))
+	b.ResetTimer()
+	var all []time.Duration
+	for i := 0; i < b.N; i++ {
+		lat := make([]time.Duration, 1000)
+		for q := range lat {
+			t := time.Now()
+			got := 0
+			for _, err := range db.FindEvents(ctx, ref, auditlog.EventFilter{Limit: 100}) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				got++
+			}
+			lat[q] = time.Since(t)
+			if got != 100 {
+				b.Fatalf("got %d events", got)
+			}
+		}
+		all = append(all, lat...)
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+}
