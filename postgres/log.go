@@ -152,7 +152,8 @@ func hashBytes(hs []tlog.Hash) [][]byte {
 	return out
 }
 
-// LogEvents yields the retained events below size, ascending, with proofs.
+// LogEvents yields the events below size, ascending, with proofs; those
+// that retention deleted without their content (Event nil).
 func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) iter.Seq2[*auditlog.ProvenEvent, error] {
 	return func(yield func(*auditlog.ProvenEvent, error) bool) {
 		org, err := db.orgID(ctx, ref)
@@ -169,15 +170,16 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 				return
 			}
 			r.remember(rec.seq, rec.hashes)
-			if rec.Event == nil {
-				continue // deleted by retention: its hashes stay
-			}
 			p, err := tlog.ProveRecord(size, rec.seq, r)
 			if err != nil {
 				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, rec.seq, err))
 				return
 			}
-			pe := &auditlog.ProvenEvent{Event: rec.Event, Proof: make([][32]byte, len(p))}
+			if len(rec.hashes) < tlog.HashSize {
+				yield(nil, fmt.Errorf("event %s/%d: its leaf hash is missing", ref, rec.seq))
+				return
+			}
+			pe := &auditlog.ProvenEvent{Event: rec.Event, Sequence: rec.seq, LeafHash: [32]byte(rec.hashes[:32]), Proof: make([][32]byte, len(p))}
 			for i := range p {
 				pe.Proof[i] = p[i]
 			}

@@ -13,6 +13,7 @@ type Metrics struct {
 	commitOps       prometheus.Histogram
 	commitSeconds   prometheus.Histogram
 	checkpoints     prometheus.Counter
+	purged          prometheus.Counter
 }
 
 func newMetrics() *Metrics {
@@ -34,6 +35,9 @@ func newMetrics() *Metrics {
 		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "auditlog_checkpoints_signed_total", Help: "Signed checkpoints stored by this server.",
 		}),
+		purged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "auditlog_retention_purged_total", Help: "Events whose content retention deleted.",
+		}),
 	}
 }
 
@@ -45,5 +49,5 @@ func (m *Metrics) observeCommit(ops int, start time.Time) {
 // Collectors returns the store's metrics for registration.
 func (db *DB) Collectors() []prometheus.Collector {
 	m := db.metrics
-	return []prometheus.Collector{m.eventsAppended, m.eventsDuplicate, m.commitOps, m.commitSeconds, m.checkpoints}
+	return []prometheus.Collector{m.eventsAppended, m.eventsDuplicate, m.commitOps, m.commitSeconds, m.checkpoints, m.purged}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/merkle"
@@ -19,8 +18,8 @@ import (
 // VerifyReport is what Verify checked.
 type VerifyReport struct {
 	Organizations int
-	Events        int64 // events whose content was checked
-	Purged        int64 // leaves whose events retention deleted (their stored hashes were used)
+	Events        int64 // leaves verified, purged ones included
+	Purged        int64 // events whose content retention deleted, covered by signed purge notes
 	Checkpoints   int
 }
 
@@ -40,50 +39,39 @@ func (e *VerifyError) Error() string {
 
 // Verify audits the whole store: for every organization it recomputes the
 // tree from the stored events and checks every stored hash and every signed
-// checkpoint (its signature by v, its origin, its root). An
-// event that retention deleted is accepted only if it is older than what
-// retention marked as purged; its stored leaf hash stands in for it. It
+// checkpoint (its signature by v, its origin, its root). An event that
+// retention deleted is accepted only if a purge note signed by v names it;
+// its stored leaf hash stands in for it. It
 // returns a *VerifyError naming the first event or hash that differs.
 // progress, if not nil, is called now and then with the number of events verified.
 func (db *DB) Verify(ctx context.Context, v note.Verifier, progress func(events int64)) (*VerifyReport, error) {
 	rep := &VerifyReport{}
-	rows, err := db.pool.Query(ctx, `SELECT o.id, o.provider, o.name, r.purged_before
-		FROM organizations o LEFT JOIN retention_marks r ON r.org_id = o.id ORDER BY o.id`)
+	rows, err := db.pool.Query(ctx, `SELECT id, provider, name FROM organizations ORDER BY id`)
 	if err != nil {
 		return rep, err
 	}
-	type orgHead struct {
-		id     int32
-		ref    auditlog.OrgRef
-		purged *time.Time
+	type orgRef struct {
+		id  int32
+		ref auditlog.OrgRef
 	}
-	var orgs []orgHead
-	var o orgHead
-	if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.ref.Provider, &o.ref.Name, &o.purged}, func() error {
-		c := o
-		if o.purged != nil {
-			p := *o.purged
-			c.purged = &p
-		}
-		orgs = append(orgs, c)
+	var orgs []orgRef
+	var o orgRef
+	if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.ref.Provider, &o.ref.Name}, func() error {
+		orgs = append(orgs, o)
 		return nil
 	}); err != nil {
 		return rep, err
 	}
 	for _, o := range orgs {
 		rep.Organizations++
-		var purged time.Time // before it, events may have been deleted by retention
-		if o.purged != nil {
-			purged = *o.purged
-		}
-		if err := db.verifyOrg(ctx, o.id, o.ref, purged, v, rep, progress); err != nil {
+		if err := db.verifyOrg(ctx, o.id, o.ref, v, rep, progress); err != nil {
 			return rep, err
 		}
 	}
 	return rep, db.verifyNoOrphans(ctx)
 }
 
-func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, purged time.Time, v note.Verifier, rep *VerifyReport, progress func(int64)) error {
+func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, v note.Verifier, rep *VerifyReport, progress func(int64)) error {
 	fail := func(seq int64, format string, args ...any) error {
 		return &VerifyError{Org: ref, Sequence: seq, Problem: fmt.Sprintf(format, args...)}
 	}
@@ -92,6 +80,10 @@ func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, pur
 		return err
 	}
 	rep.Checkpoints += len(checkpoints)
+	purges, err := db.purgeRanges(ctx, org, merkle.Origin(db.OriginPrefix, ref), v)
+	if err != nil {
+		return fail(-1, "%v", err)
+	}
 
 	// Recompute the tree leaf by leaf. Appending leaf n completes exactly the
 	// nodes whose stored hashes leaf n added (kept in its leaves row, in
@@ -138,10 +130,10 @@ func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, pur
 				return fail(e.Sequence, "%v", err)
 			}
 			leaf = h[:]
-			rep.Events++
 		} else {
-			if !rec.ts.Before(purged) {
-				return fail(rec.seq, "missing: its event (of %s) is gone, and retention did not delete it", auditlog.FormatTime(rec.ts))
+			// Its content is gone; its stored leaf hash stands in, if retention signed its purge.
+			if !covered(purges, rec.seq) {
+				return fail(rec.seq, "missing: its event is gone and no signed purge note covers it")
 			}
 			if len(rec.hashes) < 32 {
 				return fail(rec.seq, "its stored leaf hash is missing")
@@ -159,8 +151,9 @@ func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, pur
 		if len(recorded) != 0 {
 			return fail(rec.seq, "its leaves row holds %d bytes of tree hashes that its leaf did not add", len(recorded))
 		}
-		if progress != nil && (rep.Events+rep.Purged)%100_000 == 0 {
-			progress(rep.Events + rep.Purged)
+		rep.Events++
+		if progress != nil && rep.Events%100_000 == 0 {
+			progress(rep.Events)
 		}
 		for next < len(checkpoints) && checkpoints[next].Size == int64(rng.End()) {
 			root, err := rng.GetRootHash(nil)

@@ -90,7 +90,7 @@ func TestVerify_Tampered(t *testing.T) {
 		{"erased event shows an email again", `UPDATE events SET actor_email = 'erin@acme.example' WHERE org_id = ` + acmeOrg + ` AND seq = 4`,
 			acme, 4, "it is erased"},
 		{"recent event deleted", `DELETE FROM events WHERE org_id = ` + acmeOrg + ` AND seq = 5`,
-			acme, 5, "retention did not delete it"},
+			acme, 5, "no signed purge note covers it"},
 		{"leaf deleted", `DELETE FROM leaves WHERE org_id = ` + acmeOrg + ` AND seq = 4`,
 			acme, 4, "the log jumps"},
 		{"last leaf deleted", `DELETE FROM leaves WHERE org_id = ` + acmeOrg + ` AND seq = 7`,
@@ -129,4 +129,28 @@ func wantVerifyError(tb testing.TB, err error, org auditlog.OrgRef, seq int64, p
 	if ve.Org != org || ve.Sequence != seq || !strings.Contains(ve.Problem, problem) {
 		tb.Errorf("verify: %v\nwant organization %s, event %d, a problem saying %q", ve, org, seq, problem)
 	}
+}
+
+// TestVerify_ForgedPurgeNote deletes an event by hand and stores a purge
+// note for it signed with another key: it does not pass for retention.
+func TestVerify_ForgedPurgeNote(t *testing.T) {
+	db, key := auditStore(t)
+	mustExec(t, db.DSN, `DELETE FROM events WHERE org_id = (SELECT id FROM organizations WHERE name = 'acme') AND seq = 5`)
+	forged, err := merkle.SignPurge(MustNewKey(t), merkle.Origin("auditlog", acme), []merkle.SeqRange{{First: 5, Last: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db.DSN, `INSERT INTO purge_notes (org_id, note, purged_at) SELECT id, $1, now() FROM organizations WHERE name = 'acme'`, string(forged))
+	_, err = db.Verify(context.Background(), key.Verifier, nil)
+	wantVerifyError(t, err, acme, -1, "purge note does not verify")
+
+	// A genuine note of another organization does not cover it either.
+	mustExec(t, db.DSN, `DELETE FROM purge_notes`)
+	other, err := merkle.SignPurge(key, merkle.Origin("auditlog", beta), []merkle.SeqRange{{First: 5, Last: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db.DSN, `INSERT INTO purge_notes (org_id, note, purged_at) SELECT id, $1, now() FROM organizations WHERE name = 'acme'`, string(other))
+	_, err = db.Verify(context.Background(), key.Verifier, nil)
+	wantVerifyError(t, err, acme, -1, "purge note is not of")
 }

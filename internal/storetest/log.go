@@ -260,6 +260,9 @@ func testProofs(t *testing.T, open LogOpener) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if pe.Sequence != seq || pe.LeafHash != h {
+				t.Errorf("LogEvents(%d): event %d comes as sequence %d, leaf hash %x (its content's: %x)", size, seq, pe.Sequence, pe.LeafHash, h)
+			}
 			p := make([][]byte, len(pe.Proof))
 			for i := range pe.Proof {
 				p[i] = pe.Proof[i][:]

@@ -93,9 +93,14 @@ CREATE TABLE checkpoints (
 	PRIMARY KEY (org_id, size)
 );
 
--- What retention removed: each organization's events before purged_before
--- are gone on purpose (their leaves stay), which store verification accepts.
-CREATE TABLE retention_marks (
-	org_id        integer     PRIMARY KEY REFERENCES organizations (id),
-	purged_before timestamptz NOT NULL
+-- Signed purge notes (merkle.SignPurge): the sequences whose events
+-- retention deleted. Their leaves stay; store verification accepts an event
+-- without its row only if a note signed with the log key names it, so that
+-- an event deleted by hand cannot pass for retention.
+CREATE TABLE purge_notes (
+	id        bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	org_id    integer     NOT NULL REFERENCES organizations (id),
+	note      text        NOT NULL,
+	purged_at timestamptz NOT NULL
 );
+CREATE INDEX purge_notes_org ON purge_notes (org_id);
