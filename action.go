@@ -18,9 +18,10 @@ type Action struct {
 }
 
 // Catalog lists every action the service accepts, in a fixed order: the 43 of
-// Codacy's "Audit logs for organizations" page, then those Codacy added since.
-// The order is part of the storage format (an action is stored as its index
-// into this list): entries are only ever appended, never reordered or removed.
+// Codacy's "Audit logs for organizations" page, then those Codacy added since,
+// then the service's own (the audit of the auditors). The order is part of
+// the storage format (an action is stored as its index into this list):
+// entries are only ever appended, never reordered or removed.
 var catalog = []Action{
 	// User.
 	{"user.login", LevelUser, "Log in", "User logged in to Codacy"},
@@ -78,6 +79,11 @@ var catalog = []Action{
 	{"organizations.dast.target.delete", LevelOrganization, "Delete DAST target", "DAST target deleted"},
 	{"organizations.dast.target.analyze", LevelOrganization, "Analyze DAST target", "DAST analysis of a target requested"},
 	{"organizations.security.sla.configuration.update", LevelOrganization, "Update security SLA configuration", "Security SLA configuration updated"},
+
+	// Beyond Codacy's catalog: the audit of the auditors, recorded by the service itself.
+	{"organizations.auditlogs.export", LevelOrganization, "Export audit log", "Audit log of the organization exported"},
+	{"organizations.auditlogs.streams.create", LevelOrganization, "Create audit log stream", "New audit log stream created"},
+	{"organizations.auditlogs.streams.delete", LevelOrganization, "Delete audit log stream", "Audit log stream deleted"},
 }
 
 var catalogIndex = func() map[string]int {

@@ -17,6 +17,7 @@ var (
 	errRole        = auditlog.Errorf(auditlog.EFORBIDDEN, "reading the audit log requires the organizationAdmin role or the organization manager role")
 	errPlan        = auditlog.Errorf(auditlog.EFORBIDDEN, "the audit log is only available on the Business plan")
 	errNoRoute     = auditlog.Errorf(auditlog.ENOTFOUND, "no such route")
+	errUserOnly    = auditlog.Errorf(auditlog.EFORBIDDEN, "this operation requires an account API token, not the admin token")
 )
 
 // bearerToken returns the token of an "Authorization: Bearer" header.
@@ -65,6 +66,16 @@ func (s *Server) requireUser(r *http.Request) (*auditlog.Token, error) {
 		return nil, err
 	}
 	return tok, nil
+}
+
+// requireAccount authenticates the request's account API token on a route
+// that acts as a user: the admin token, which has no user, is a 403.
+func (s *Server) requireAccount(r *http.Request) (*auditlog.Token, error) {
+	tok, err := s.requireUser(r)
+	if err == errAdminReads {
+		return nil, errUserOnly
+	}
+	return tok, err
 }
 
 // requireReader authorizes reading an organization's events (SPEC §3): the

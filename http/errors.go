@@ -48,7 +48,7 @@ func Error(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err erro
 	if st.status == http.StatusUnauthorized {
 		body.Code = st.name
 	}
-	if st.status == http.StatusServiceUnavailable || st.status == http.StatusTooManyRequests {
+	if (st.status == http.StatusServiceUnavailable || st.status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, st.status, body)

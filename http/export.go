@@ -17,7 +17,8 @@ import (
 // csv or ndjson (newest first), or the evidence bundle (ascending, with proofs).
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	ref := orgRef(r, "name")
-	if _, err := s.requireReader(r, ref); err != nil {
+	tok, err := s.requireReader(r, ref)
+	if err != nil {
 		Error(w, r, s.Logger, err)
 		return
 	}
@@ -27,6 +28,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.eventFilter(r, ref)
 	if err != nil {
+		Error(w, r, s.Logger, err)
+		return
+	}
+	if err := s.recordExport(r, ref, tok.Email, format); err != nil {
 		Error(w, r, s.Logger, err)
 		return
 	}

@@ -14,6 +14,7 @@ type metrics struct {
 	ingestBatch  prometheus.Histogram
 	ingestEvents *prometheus.CounterVec
 	readEvents   *prometheus.CounterVec
+	rateLimited  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,8 +36,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		readEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "auditlog_read_events_total", Help: "Events sent to readers, by route.",
 		}, []string{"route"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "auditlog_http_rate_limited_total", Help: "Requests refused with 429 by the rate limits.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.ingestBatch, m.ingestEvents, m.readEvents)
+	reg.MustRegister(m.requests, m.latency, m.ingestBatch, m.ingestEvents, m.readEvents, m.rateLimited)
 	return m
 }
 

@@ -30,6 +30,13 @@ func (s *Server) routes() []route {
 
 		// Users (api-token).
 		{"GET /api/v1/user", s.handleGetUser},
+		{"POST /api/v1/user/tokens", s.handleCreateOwnToken},
+		{"GET /api/v1/user/tokens", s.handleListOwnTokens},
+		{"DELETE /api/v1/user/tokens/{id}", s.handleDeleteOwnToken},
+
+		// Organization admins (api-token): the organization manager role.
+		{"PUT /api/v1/organizations/{provider}/{name}/managers/{email}", s.handlePutManager},
+		{"DELETE /api/v1/organizations/{provider}/{name}/managers/{email}", s.handleDeleteManager},
 
 		// Organization admins and managers (api-token): events, exports and tamper evidence.
 		{"GET /api/v1/organizations/{provider}/{name}/events", s.handleListEvents},

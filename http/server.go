@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -36,11 +37,18 @@ type Server struct {
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	Now      func() time.Time
 
+	// RateLimits limits requests per client IP and per credential; zero rates do not limit.
+	RateLimits RateLimits
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (for rate limits and the IP address of the server's own events); none by default.
+	TrustedProxies []netip.Prefix
+
 	ln       net.Listener
 	srv      *http.Server
 	metrics  *metrics
 	adminSum [32]byte
 	stopping atomic.Bool
+	limiters rateLimiters
 }
 
 // NewServer returns a server with defaults; set its services, then Open it.
@@ -63,6 +71,7 @@ func (s *Server) Open() error {
 	}
 	s.adminSum = sha256.Sum256([]byte(s.AdminToken))
 	s.metrics = newMetrics(s.Registry)
+	s.limiters = newRateLimiters(s.RateLimits)
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return err

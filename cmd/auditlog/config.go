@@ -4,10 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	ahttp "github.com/auditlog/auditlog/http"
 )
 
 // Config is the configuration of auditlog serve.
@@ -23,6 +26,9 @@ type Config struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	RateLimitReads  ahttp.Rate     // GET and HEAD requests per client IP and per token
+	RateLimitWrites ahttp.Rate     // other requests per client IP and per token
+	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For names the client
 }
 
 // DefaultConfig is the configuration of a bare "auditlog serve".
@@ -35,6 +41,8 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 30 * time.Second,
 		OriginPrefix:    "auditlog",
 		CheckpointEvery: time.Second,
+		RateLimitReads:  ahttp.DefaultReadRate,
+		RateLimitWrites: ahttp.DefaultWriteRate,
 	}
 }
 
@@ -105,4 +113,14 @@ func (e *envFlags) Duration(p *time.Duration, name, env, usage string) {
 		*p = d
 	}
 	e.fs.DurationVar(p, name, *p, fmt.Sprintf("%s (%s)", usage, env))
+}
+
+// Var registers a flag of any flag.Value, whose default comes from env.
+func (e *envFlags) Var(v flag.Value, name, env, usage string) {
+	if s, ok := e.env(env); ok {
+		if err := v.Set(s); err != nil {
+			e.errs = append(e.errs, fmt.Errorf("%s=%q: %v", env, s, err))
+		}
+	}
+	e.fs.Var(v, name, fmt.Sprintf("%s (%s)", usage, env))
 }

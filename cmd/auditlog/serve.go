@@ -52,6 +52,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.String(&cfg.LogLevel, "log-level", "AUDITLOG_LOG_LEVEL", "debug, info, warn or error")
 	f.String(&cfg.LogFormat, "log-format", "AUDITLOG_LOG_FORMAT", "text or json")
 	f.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "AUDITLOG_SHUTDOWN_TIMEOUT", "how long to wait for in-flight requests on SIGINT/SIGTERM")
+	f.Var((*rateFlag)(&cfg.RateLimitReads), "rate-limit-reads", "AUDITLOG_RATE_LIMIT_READS", "GET requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
+	f.Var((*rateFlag)(&cfg.RateLimitWrites), "rate-limit-writes", "AUDITLOG_RATE_LIMIT_WRITES", "other requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
+	f.Var((*prefixesFlag)(&cfg.TrustedProxies), "trusted-proxies", "AUDITLOG_TRUSTED_PROXIES", "comma-separated CIDR prefixes of proxies whose X-Forwarded-For names the client (default none)")
 	cfg.AdminToken = os.Getenv("AUDITLOG_ADMIN_TOKEN")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -148,6 +151,8 @@ func (s *Service) Open(ctx context.Context) error {
 	h.Ready = s.DB.Ready
 	h.Logger = s.Logger.With("component", "http")
 	h.Registry = reg
+	h.RateLimits = ahttp.RateLimits{Reads: cfg.RateLimitReads, Writes: cfg.RateLimitWrites}
+	h.TrustedProxies = cfg.TrustedProxies
 	if err := h.Open(); err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}

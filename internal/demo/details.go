@@ -106,6 +106,14 @@ func (g *generator) details(ev *auditlog.Event, target person) map[string]any {
 		d["url"], d["scanType"] = entity(pick(r, dastTargets)).name, pick(r, []string{"baseline", "full", "api"})
 	case "organizations.security.sla.configuration.update":
 		d["slaDays"] = map[string]int{"Critical": 7 * (1 + r.IntN(2)), "High": 30, "Medium": 90, "Low": 180}
+	case "organizations.auditlogs.export":
+		d["format"] = pick(r, []string{"csv", "csv", "ndjson", "bundle"})
+		if coin() {
+			d["q"] = pick(r, []string{"action:organizations.gatepolicies.*", "result:rejected", "level:organization created:>=2025-01-01", "source:API"})
+		}
+	case "organizations.auditlogs.streams.create", "organizations.auditlogs.streams.delete":
+		ev.EntityID = id("stream-", 10)
+		d["type"], d["url"] = "webhook", "https://siem.demo.example/ingest/auditlog"
 
 	case "repositories.integrations.postcommithook":
 		ev.EntityID = id("hook-", 100)

@@ -56,6 +56,9 @@ var specs = map[string]actionSpec{
 	"organizations.dast.target.delete":                            {0.6, managers},
 	"organizations.dast.target.analyze":                           {10, managers},
 	"organizations.security.sla.configuration.update":             {0.6, managers},
+	"organizations.auditlogs.export":                              {2, managers},
+	"organizations.auditlogs.streams.create":                      {0.2, managers},
+	"organizations.auditlogs.streams.delete":                      {0.1, managers},
 
 	"repositories.integrations.postcommithook":          {1.5, repoAdmins},
 	"repositories.tokens.create":                        {4, repoAdmins},
