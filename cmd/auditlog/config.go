@@ -23,6 +23,9 @@ type Config struct {
 	SigningKeyFile  string        // checkpoint signing key; default <data>/log-key, created at first start
 	OriginPrefix    string        // checkpoint origin lines are <prefix>/<provider>/<name>
 	CheckpointEvery time.Duration // how long new events wait at most for a signed checkpoint
+	// PostgresDSN, if set, is the PostgreSQL database the service runs on
+	// (shared by any number of servers) instead of the embedded store.
+	PostgresDSN     string
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
@@ -68,6 +71,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointEvery <= 0 {
 		errs = append(errs, errors.New("--checkpoint-interval must be positive"))
+	}
+	if c.PostgresDSN != "" && c.SigningKeyFile == "" {
+		errs = append(errs, errors.New("--postgres needs --signing-key: the checkpoint signing key must not live in the database whose log it signs (create one with auditlog keygen, and give every server the same file)"))
 	}
 	if c.OriginPrefix == "" || strings.ContainsAny(c.OriginPrefix, "\n ") {
 		errs = append(errs, errors.New("--origin-prefix must be a non-empty word without spaces"))

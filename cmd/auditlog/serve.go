@@ -19,6 +19,7 @@ import (
 	"github.com/auditlog/auditlog/internal/demo"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
+	"github.com/auditlog/auditlog/postgres"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -48,6 +49,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.String(&cfg.SigningKeyFile, "signing-key", "AUDITLOG_SIGNING_KEY_FILE", "checkpoint signing key file (from auditlog keygen); default <data>/log-key, created at first start")
 	f.String(&cfg.OriginPrefix, "origin-prefix", "AUDITLOG_ORIGIN_PREFIX", "checkpoint origin lines are <prefix>/<provider>/<name>")
 	f.Duration(&cfg.CheckpointEvery, "checkpoint-interval", "AUDITLOG_CHECKPOINT_INTERVAL", "longest time new events wait for a signed checkpoint")
+	f.String(&cfg.PostgresDSN, "postgres", "AUDITLOG_POSTGRES_DSN", "run on this PostgreSQL database (URL or key=value DSN; search_path selects the schema) instead of the embedded store; any number of servers may share it; needs --signing-key")
 	f.Bool(&cfg.Demo, "demo", "AUDITLOG_DEMO", "create the demo organization gh/demo with a year of events and print an api-token for it")
 	f.String(&cfg.LogLevel, "log-level", "AUDITLOG_LOG_LEVEL", "debug, info, warn or error")
 	f.String(&cfg.LogFormat, "log-format", "AUDITLOG_LOG_FORMAT", "text or json")
@@ -99,7 +101,8 @@ type Service struct {
 	Logger *slog.Logger
 	Stdout io.Writer // where the start-up notes for the operator go
 
-	DB        *pebble.DB
+	DB        *pebble.DB   // the embedded store, unless PG
+	PG        *postgres.DB // the PostgreSQL store, with --postgres
 	HTTP      *ahttp.Server
 	DemoToken string // the demo admin's api-token, with --demo
 }
@@ -119,22 +122,31 @@ func (s *Service) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.DB = pebble.NewDB(filepath.Join(cfg.DataDir, "db"))
-	s.DB.Logger = s.Logger.With("component", "store")
-	s.DB.SigningKey = key
-	s.DB.OriginPrefix = cfg.OriginPrefix
-	s.DB.CheckpointInterval = cfg.CheckpointEvery
-	if err := s.DB.Open(); err != nil {
-		return err
+	var st store
+	if cfg.PostgresDSN != "" {
+		if s.PG, err = openPostgres(ctx, cfg, s.Logger, key); err != nil {
+			return err
+		}
+		st = s.PG
+	} else {
+		s.DB = pebble.NewDB(filepath.Join(cfg.DataDir, "db"))
+		s.DB.Logger = s.Logger.With("component", "store")
+		s.DB.SigningKey = key
+		s.DB.OriginPrefix = cfg.OriginPrefix
+		s.DB.CheckpointInterval = cfg.CheckpointEvery
+		if err := s.DB.Open(); err != nil {
+			return err
+		}
+		st = s.DB
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(s.DB.Collectors()...)
+	reg.MustRegister(st.Collectors()...)
 
 	if cfg.Demo {
 		start := time.Now()
-		tok, err := demo.Seed(ctx, demo.Services{Directory: s.DB, Tokens: s.DB, Events: s.DB}, time.Now(), rand.New(rand.NewPCG(1, 2)))
+		tok, err := demo.Seed(ctx, demo.Services{Directory: st, Tokens: st, Events: st}, time.Now(), rand.New(rand.NewPCG(1, 2)))
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -145,10 +157,10 @@ func (s *Service) Open(ctx context.Context) error {
 	h := ahttp.NewServer()
 	h.Addr = cfg.Addr
 	h.AdminToken = admin
-	h.Events, h.Directory, h.Tokens, h.Log = s.DB, s.DB, s.DB, s.DB
+	h.Events, h.Directory, h.Tokens, h.Log = st, st, st, st
 	h.LogKey = key.VKey
 	h.CursorKey = key.DeriveSecret("list cursors")
-	h.Ready = s.DB.Ready
+	h.Ready = st.Ready
 	h.Logger = s.Logger.With("component", "http")
 	h.Registry = reg
 	h.RateLimits = ahttp.RateLimits{Reads: cfg.RateLimitReads, Writes: cfg.RateLimitWrites}
@@ -157,7 +169,11 @@ func (s *Service) Open(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s.HTTP = h
-	s.Logger.Info("auditlog serving", "url", h.URL(), "data", cfg.DataDir)
+	if s.PG != nil {
+		s.Logger.Info("auditlog serving", "url", h.URL(), "store", "postgres")
+	} else {
+		s.Logger.Info("auditlog serving", "url", h.URL(), "data", cfg.DataDir)
+	}
 	if s.DemoToken != "" && s.Stdout != nil {
 		fmt.Fprintf(s.Stdout, `
 Demo organization %s is ready. Its admin %s has this api-token:
@@ -186,6 +202,11 @@ func (s *Service) Close() error {
 	}
 	if s.DB != nil {
 		if err := s.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	if s.PG != nil {
+		if err := s.PG.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 	}

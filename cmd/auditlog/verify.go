@@ -19,10 +19,13 @@ import (
 const verifyUsage = `Usage:
   auditlog verify --key KEY BUNDLE     check an evidence bundle offline
   auditlog verify --data DIR [--key KEY]   audit a whole embedded store
+  auditlog verify --postgres DSN --key KEY   audit a whole PostgreSQL store
 
 KEY is the verifier key (GET /api/v1/log-key, or what "auditlog keygen"
 printed), or a file holding it. With --data and no --key, the key is derived
-from DIR/log-key. Verify a store while its server is stopped, or a copy of it.
+from DIR/log-key. Verify an embedded store while its server is stopped, or a
+copy of it; a PostgreSQL store may be verified while its servers run (events
+appended meanwhile may be reported as not yet covered by a checkpoint).
 
 Exits 0 and prints what it verified, or exits 1 naming the first failure.
 
@@ -38,6 +41,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	keyArg := fs.String("key", "", "verifier key, or a file holding it (AUDITLOG_VERIFIER_KEY)")
 	data := fs.String("data", "", "embedded store directory to audit")
+	pg := fs.String("postgres", os.Getenv("AUDITLOG_POSTGRES_DSN"), "PostgreSQL store to audit (AUDITLOG_POSTGRES_DSN)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if v, ok := os.LookupEnv("AUDITLOG_VERIFIER_KEY"); ok {
 		*keyArg = v
@@ -55,6 +59,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	switch {
+	case *pg != "" && *data == "" && fs.NArg() == 0:
+		if *keyArg == "" {
+			return errors.New("verify --postgres needs --key: the verifier key of the servers' signing key")
+		}
+		v, err := readVerifier(*keyArg)
+		if err != nil {
+			return err
+		}
+		return verifyPostgres(ctx, *pg, v, progress("events"), stdout)
 	case *data != "" && fs.NArg() == 0:
 		v, err := storeVerifier(*keyArg, *data)
 		if err != nil {
@@ -97,7 +110,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	fs.Usage()
-	return errors.New("verify needs either --key KEY BUNDLE or --data DIR")
+	return errors.New("verify needs either --key KEY BUNDLE, --data DIR or --postgres DSN --key KEY")
 }
 
 // readVerifier reads a verifier key given as text or as a file holding it.
