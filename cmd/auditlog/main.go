@@ -23,6 +23,14 @@ Commands:
   keygen    write a new checkpoint signing key
   help      show this help, or a command's: auditlog help serve
 
+Client commands, which talk to a running server (AUDITLOG_SERVER, AUDITLOG_TOKEN):
+  events    list an organization's events (table or JSON), with a search query
+  export    download an organization's events: csv, ndjson or evidence bundle
+  token     create, list or delete account API tokens
+  org       show, create or update an organization (admin token)
+  member    show, add, change or remove a member (admin token)
+  import    import an organization's history from Codacy (admin token)
+
 Run "auditlog <command> --help" for a command's flags. Every flag can also be
 set by the AUDITLOG_* environment variable named in its help.
 `
@@ -54,6 +62,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVerify(ctx, rest, stdout, stderr)
 	case "keygen":
 		return runKeygen(ctx, rest, stdout, stderr)
+	case "events":
+		return describe(runEvents(ctx, rest, stdout, stderr))
+	case "export":
+		return describe(runExport(ctx, rest, stdout, stderr))
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
+	case "org":
+		return runOrg(ctx, rest, stdout, stderr)
+	case "member":
+		return runMember(ctx, rest, stdout, stderr)
+	case "import":
+		return describe(runImport(ctx, rest, stdout, stderr))
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr)
