@@ -41,6 +41,7 @@ func (s *Server) routes() []route {
 		// Organization admins and managers (api-token): events, exports and tamper evidence.
 		{"GET /api/v1/organizations/{provider}/{name}/events", s.handleListEvents},
 		{"GET /api/v1/organizations/{provider}/{name}/events/export", s.handleExport},
+		{"GET /api/v1/organizations/{provider}/{name}/events/activity", s.handleActivity},
 		{"GET /api/v1/organizations/{provider}/{name}/checkpoint", s.handleCheckpoint},
 		{"GET /api/v1/organizations/{provider}/{name}/events/{sequence}/proof", s.handleInclusionProof},
 		{"GET /api/v1/organizations/{provider}/{name}/consistency", s.handleConsistencyProof},
@@ -52,6 +53,10 @@ func (s *Server) routes() []route {
 		{"GET /readyz", s.handleReadyz},
 		{"GET /metrics", s.handleMetrics},
 		{"GET /api/openapi.yaml", s.handleOpenAPI},
+
+		// The web viewer (SPEC §11): its page and the files the page loads.
+		{"GET /{$}", s.handleWebPage},
+		{"GET /assets/{file}", s.handleWebAsset},
 	}
 }
 

@@ -37,11 +37,11 @@ var authzCredentials = []string{
 	"repoWrite",
 	"repoAdmin",
 	"orgMember",
-	"manager",    // an organizationMember with the manager flag
-	"orgAdmin",   // an organizationAdmin of gh/acme
-	"freeAdmin",  // the organizationAdmin of gh/freeco, on the free plan, in gh/freeco
-	"deleted",    // a token of gh/acme's admin, deleted through DELETE /api/v1/user/tokens/{id}
-	"expired",    // a token of gh/acme's admin, past its expiresAt
+	"manager",   // an organizationMember with the manager flag
+	"orgAdmin",  // an organizationAdmin of gh/acme
+	"freeAdmin", // the organizationAdmin of gh/freeco, on the free plan, in gh/freeco
+	"deleted",   // a token of gh/acme's admin, deleted through DELETE /api/v1/user/tokens/{id}
+	"expired",   // a token of gh/acme's admin, past its expiresAt
 }
 
 // authzRoute is a row of the matrix. path is what is requested, with
@@ -107,6 +107,7 @@ var authzTable = []authzRoute{
 
 	{"GET " + orgPath + "/events", orgPath + "/events?q=action:user.login&limit=10&cursor=", nil, reader, []string{"q"}},
 	{"GET " + orgPath + "/events/export", orgPath + "/events/export?format=ndjson&q=", nil, reader, []string{"q"}},
+	{"GET " + orgPath + "/events/activity", orgPath + "/events/activity?from=&to=&q=", nil, reader, []string{"q"}},
 	{"GET " + orgPath + "/checkpoint", orgPath + "/checkpoint", nil, reader, nil},
 	{"GET " + orgPath + "/events/{sequence}/proof", orgPath + "/events/{sequence}/proof?size=", nil, reader, nil},
 	{"GET " + orgPath + "/consistency", orgPath + "/consistency?from=2&to=2", nil, reader, nil},
@@ -116,7 +117,12 @@ var authzTable = []authzRoute{
 	{"GET /healthz", "/healthz", nil, anyone, nil},
 	{"GET /readyz", "/readyz", nil, anyone, nil},
 	{"GET /metrics", "/metrics", nil, anyone, nil},
-	{"GET /api/openapi.yaml", "/api/openapi.yaml", nil, anyone, nil},}
+	{"GET /api/openapi.yaml", "/api/openapi.yaml", nil, anyone, nil},
+
+	// The web viewer.
+	{"GET /{$}", "/", nil, anyone, nil},
+	{"GET /assets/{file}", "/assets/{file}", nil, anyone, nil},
+}
 
 // otherMarker is in every event of gh/other: no answer to anyone else may hold it.
 const otherMarker = "zz-other-org-secret-4711"
@@ -336,7 +342,9 @@ func TestInjection(t *testing.T) {
 	// Creating organizations comes last: a name that is free text for it
 	// would be an organization that exists for the routes after it.
 	table := slices.Clone(authzTable)
-	sort.SliceStable(table, func(i, j int) bool { return !slices.Contains(table[i].free, "name") && slices.Contains(table[j].free, "name") })
+	sort.SliceStable(table, func(i, j int) bool {
+		return !slices.Contains(table[i].free, "name") && slices.Contains(table[j].free, "name")
+	})
 
 	tried := 0
 	for _, rt := range table {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,13 +181,25 @@ Demo organization %s is ready. Its admin %s has this api-token:
 
   %s
 
+Open the web viewer, signed in as that admin (the page moves the token from
+the address into this tab's session storage):
+
+  %s
+
 Try:
 
   curl -s -H 'api-token: %s' '%s/api/v3/organizations/gh/demo/audit?from=%d' | head -c 600
 
-`, demo.Org, demo.AdminEmail, s.DemoToken, s.DemoToken, h.URL(), time.Now().Add(-24*time.Hour).UnixMilli())
+`, demo.Org, demo.AdminEmail, s.DemoToken, DemoViewerURL(h.URL(), s.DemoToken), s.DemoToken, h.URL(), time.Now().Add(-24*time.Hour).UnixMilli())
 	}
 	return nil
+}
+
+// DemoViewerURL is the web viewer's address that signs in with token and opens
+// the demo organization: both ride in the fragment, which browsers do not send
+// to the server, and the page removes the token from the address at once.
+func DemoViewerURL(base, token string) string {
+	return base + "/#token=" + url.QueryEscape(token) + "&org=" + url.QueryEscape(demo.Org.String())
 }
 
 // Close stops accepting requests, lets in-flight ones finish (their batches
