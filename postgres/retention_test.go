@@ -216,6 +216,7 @@ func TestPartitions_Pruning(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := plan(tc.f)
+			t.Logf("plan:\n%s", p)
 			for _, part := range mustPartitions(t, db.DSN) {
 				if got, want := strings.Contains(p, part+" "), slices.Contains(tc.want, part); got != want {
 					t.Errorf("plan reads %s: %v, want %v\n%s", part, got, want, p)
