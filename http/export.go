@@ -146,10 +146,14 @@ func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request, ref auditl
 			_, _ = w.Write(buf)
 			s.abort(r, err, n)
 		}
-		if !q.Match(pe.Event) {
+		switch {
+		case pe.Event == nil && q == nil:
+			buf = merkle.AppendPurgedLine(buf, pe.Sequence, pe.LeafHash, pe.Proof)
+		case pe.Event == nil || !q.Match(pe.Event):
 			continue
+		default:
+			buf = merkle.AppendBundleLine(buf, pe.Event, pe.Proof)
 		}
-		buf = merkle.AppendBundleLine(buf, pe.Event, pe.Proof)
 		n++
 		if len(buf) > 60<<10 {
 			_ = rc.SetWriteDeadline(time.Now().Add(writeWindow))
