@@ -45,6 +45,10 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/organizations/{provider}/{name}/checkpoint", s.handleCheckpoint},
 		{"GET /api/v1/organizations/{provider}/{name}/events/{sequence}/proof", s.handleInclusionProof},
 		{"GET /api/v1/organizations/{provider}/{name}/consistency", s.handleConsistencyProof},
+		{"POST /api/v1/organizations/{provider}/{name}/streams", s.handleCreateStream},
+		{"GET /api/v1/organizations/{provider}/{name}/streams", s.handleListStreams},
+		{"GET /api/v1/organizations/{provider}/{name}/streams/{id}", s.handleGetStream},
+		{"DELETE /api/v1/organizations/{provider}/{name}/streams/{id}", s.handleDeleteStream},
 
 		// Anyone.
 		{"GET /api/v1/actions", s.handleActions},

@@ -32,6 +32,8 @@ type Server struct {
 	CursorKey []byte
 	// Ready reports whether the storage can serve; nil means always ready.
 	Ready func(context.Context) error
+	// Streams manages the organizations' streams; nil makes the stream routes 404.
+	Streams auditlog.StreamService
 
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics

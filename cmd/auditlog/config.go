@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ahttp "github.com/auditlog/auditlog/http"
+	"github.com/auditlog/auditlog/stream"
 )
 
 // Config is the configuration of auditlog serve.
@@ -32,6 +33,12 @@ type Config struct {
 	RateLimitReads  ahttp.Rate     // GET and HEAD requests per client IP and per token
 	RateLimitWrites ahttp.Rate     // other requests per client IP and per token
 	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For names the client
+
+	// StreamKeyFile holds the key that encrypts stream secrets (32 bytes, hex
+	// or base64); default a key derived from the checkpoint signing key.
+	StreamKeyFile   string
+	StreamRetryBase time.Duration // wait before a failed delivery's first retry
+	StreamRetryMax  time.Duration // longest wait between retries
 }
 
 // DefaultConfig is the configuration of a bare "auditlog serve".
@@ -46,6 +53,8 @@ func DefaultConfig() Config {
 		CheckpointEvery: time.Second,
 		RateLimitReads:  ahttp.DefaultReadRate,
 		RateLimitWrites: ahttp.DefaultWriteRate,
+		StreamRetryBase: stream.DefaultRetryBase,
+		StreamRetryMax:  stream.DefaultRetryMax,
 	}
 }
 
@@ -77,6 +86,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OriginPrefix == "" || strings.ContainsAny(c.OriginPrefix, "\n ") {
 		errs = append(errs, errors.New("--origin-prefix must be a non-empty word without spaces"))
+	}
+	if c.StreamRetryBase <= 0 || c.StreamRetryMax < c.StreamRetryBase {
+		errs = append(errs, errors.New("--stream-retry-base must be positive and at most --stream-retry-max"))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("the admin token must be at least 16 characters"))

@@ -21,6 +21,7 @@ import (
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
 	"github.com/auditlog/auditlog/postgres"
+	"github.com/auditlog/auditlog/stream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -58,6 +59,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.Var((*rateFlag)(&cfg.RateLimitReads), "rate-limit-reads", "AUDITLOG_RATE_LIMIT_READS", "GET requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
 	f.Var((*rateFlag)(&cfg.RateLimitWrites), "rate-limit-writes", "AUDITLOG_RATE_LIMIT_WRITES", "other requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
 	f.Var((*prefixesFlag)(&cfg.TrustedProxies), "trusted-proxies", "AUDITLOG_TRUSTED_PROXIES", "comma-separated CIDR prefixes of proxies whose X-Forwarded-For names the client (default none)")
+	f.String(&cfg.StreamKeyFile, "stream-key-file", "AUDITLOG_STREAM_KEY_FILE", "key that encrypts stream secrets at rest: 32 bytes as hex or base64 (default derived from the signing key)")
+	f.Duration(&cfg.StreamRetryBase, "stream-retry-base", "AUDITLOG_STREAM_RETRY_BASE", "wait before the first retry of a failed stream delivery; it doubles each try")
+	f.Duration(&cfg.StreamRetryMax, "stream-retry-max", "AUDITLOG_STREAM_RETRY_MAX", "longest wait between retries of a failed stream delivery")
 	cfg.AdminToken = os.Getenv("AUDITLOG_ADMIN_TOKEN")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -105,7 +109,8 @@ type Service struct {
 	DB        *pebble.DB   // the embedded store, unless PG
 	PG        *postgres.DB // the PostgreSQL store, with --postgres
 	HTTP      *ahttp.Server
-	DemoToken string // the demo admin's api-token, with --demo
+	Streams   *stream.Worker // delivers events to the organizations' streams
+	DemoToken string         // the demo admin's api-token, with --demo
 }
 
 // Open opens the store and starts serving.
@@ -135,8 +140,17 @@ func (s *Service) Open(ctx context.Context) error {
 		s.DB.SigningKey = key
 		s.DB.OriginPrefix = cfg.OriginPrefix
 		s.DB.CheckpointInterval = cfg.CheckpointEvery
+		if s.DB.StreamKey, err = s.streamKey(key); err != nil {
+			return err
+		}
+		s.Streams = s.newStreamWorker()
+		s.DB.Committed = s.Streams.Notify
 		if err := s.DB.Open(); err != nil {
 			return err
+		}
+		s.Streams.Store = s.DB
+		if err := s.Streams.Open(); err != nil {
+			return fmt.Errorf("start stream deliveries: %w", err)
 		}
 		st = s.DB
 	}
@@ -144,6 +158,9 @@ func (s *Service) Open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(st.Collectors()...)
+	if s.Streams != nil { // none on PostgreSQL (yet): its store has no streams
+		reg.MustRegister(s.Streams.Collectors()...)
+	}
 
 	if cfg.Demo {
 		start := time.Now()
@@ -159,6 +176,9 @@ func (s *Service) Open(ctx context.Context) error {
 	h.Addr = cfg.Addr
 	h.AdminToken = admin
 	h.Events, h.Directory, h.Tokens, h.Log = st, st, st, st
+	if s.Streams != nil {
+		h.Streams = s.Streams
+	}
 	h.LogKey = key.VKey
 	h.CursorKey = key.DeriveSecret("list cursors")
 	h.Ready = st.Ready
@@ -211,6 +231,11 @@ func (s *Service) Close() error {
 		defer cancel()
 		if err := s.HTTP.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	if s.Streams != nil {
+		if err := s.Streams.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop stream deliveries: %w", err))
 		}
 	}
 	if s.DB != nil {
