@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/seal"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -38,6 +39,11 @@ type DB struct {
 	PartitionsAhead int
 	// MaxConns bounds the connections of the pool; 0 means the default.
 	MaxConns int32
+	// StreamKey seals the URLs and secrets of streams; without one no stream can be created.
+	StreamKey *seal.Key
+	// Committed, if set, is called after each commit of this process with
+	// every organization whose log grew and its new size. It must not block.
+	Committed func(ref auditlog.OrgRef, size int64)
 	// ReadOnly opens the store for reading only (auditlog verify): no
 	// migrations, no writer, no background workers.
 	ReadOnly bool

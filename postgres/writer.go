@@ -213,6 +213,7 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 	var leafRows, eventRows [][]any
 	results := make([]*auditlog.AppendResult, len(group))
 	changed := map[int32]bool{}
+	refs := map[int32]auditlog.OrgRef{} // the organizations that grew, for DB.Committed
 	for gi, op := range group {
 		res := &auditlog.AppendResult{Events: make([]auditlog.Appended, len(op.events))}
 		for i := range op.events {
@@ -232,6 +233,7 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 			e.Sequence = seq
 			known[r] = seq // a later event of the group with this id is a duplicate
 			changed[org] = true
+			refs[org] = e.Organization
 			leafRows = append(leafRows, []any{org, seq, e.Timestamp, []byte(e.ID), hashes})
 			eventRows = append(eventRows, eventRow(org, e))
 			res.Accepted++
@@ -258,6 +260,11 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 	}
 	if len(changed) > 0 {
 		w.db.signer.grew()
+	}
+	if w.db.Committed != nil {
+		for org := range changed {
+			w.db.Committed(refs[org], heads[org].size)
+		}
 	}
 	return results, nil
 }
