@@ -112,6 +112,11 @@ var authzTable = []authzRoute{
 	{"GET " + orgPath + "/events/{sequence}/proof", orgPath + "/events/{sequence}/proof?size=", nil, reader, nil},
 	{"GET " + orgPath + "/consistency", orgPath + "/consistency?from=2&to=2", nil, reader, nil},
 
+	{"POST " + orgPath + "/streams", orgPath + "/streams", streamBody, with(reader, 200, 201), nil},
+	{"GET " + orgPath + "/streams", orgPath + "/streams", nil, reader, nil},
+	{"GET " + orgPath + "/streams/{id}", orgPath + "/streams/{id}", nil, reader, nil},
+	{"DELETE " + orgPath + "/streams/{id}", orgPath + "/streams/{id}", nil, with(reader, 200, 204), nil},
+
 	{"GET /api/v1/actions", "/api/v1/actions", nil, anyone, nil},
 	{"GET /api/v1/log-key", "/api/v1/log-key", nil, anyone, nil},
 	{"GET /healthz", "/healthz", nil, anyone, nil},
