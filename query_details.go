@@ -23,10 +23,12 @@ func detailsHaveWord(details []byte, word string, prefix bool) bool {
 	return found
 }
 
-// mayContain reports whether the raw details could hold word: false only
-// when they surely do not (no \u escape, and word, an ASCII lower-case word,
-// is not in them case-insensitively). It spares decoding the details of
-// most events a word search reads.
+// MayContainWord reports whether raw bytes that hold an event's JSON
+// details (and possibly more) could hold word: false only when they surely do
+// not (no \u escape, and word, an ASCII lower-case word, is not in them
+// case-insensitively). It spares decoding most events a word search reads.
+func MayContainWord(raw []byte, word string) bool { return mayContain(raw, word) }
+
 func mayContain(details []byte, word string) bool {
 	if len(details) < len(word) || bytes.Contains(details, []byte(`\u`)) {
 		return len(details) >= len(word)

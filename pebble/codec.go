@@ -237,3 +237,12 @@ func unhex(c byte) int {
 	}
 	return -1 // upper case is not canonical: kept as a plain string
 }
+
+// valueAction returns the action code of an encoded event value.
+func valueAction(v []byte) (int, bool) {
+	if len(v) < 2 || v[0] != codecVersion {
+		return 0, false
+	}
+	code, n := binary.Uvarint(v[1:])
+	return int(code), n > 0
+}

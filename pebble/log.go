@@ -214,6 +214,12 @@ func seqRecord(v []byte) (ts int64, hashes []byte, purged bool) {
 // eventsBySequence yields an organization's events with sequences in [from,
 // to), ascending; an event purged by retention as a record without Event.
 func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.OrgRef, from, to int64) iter.Seq2[logRecord, error] {
+	return db.eventsBySequenceWhere(ctx, org, ref, from, to, nil)
+}
+
+// eventsBySequenceWhere is eventsBySequence that skips, without decoding
+// them, the events whose encoded value keep rejects.
+func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlog.OrgRef, from, to int64, keep func(value []byte) bool) iter.Seq2[logRecord, error] {
 	return func(yield func(logRecord, error) bool) {
 		if to <= 0 {
 			to = math.MaxInt64
@@ -260,6 +266,9 @@ func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.Org
 				return
 			}
 			v := ev.Value()
+			if keep != nil && !keep(v) {
+				continue
+			}
 			e := &auditlog.Event{Organization: ref}
 			if err := decodeEvent(e, ts, seq, v); err != nil {
 				yield(logRecord{}, fmt.Errorf("event %s/%d: %w", ref, seq, err))

@@ -230,6 +230,26 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 	blocks = append(blocks, block{indexed * db.wordBlock, math.MaxInt64, math.MinInt64, math.MaxInt64})
 	slices.SortFunc(blocks, func(a, b block) int { return -cmpInt(a.maxTs, b.maxTs) })
 
+	// An event can hold the words only in its description (the catalog's,
+	// told by its action, or its own, in its encoded value) or its details
+	// (in its encoded value): skip, undecoded, those that surely do not.
+	actions := auditlog.Actions()
+	catalogHas := make([][]bool, len(actions)) // [action code][word]: its catalog description has the word
+	for code, a := range actions {
+		catalogHas[code] = make([]bool, len(words))
+		for i, w := range words {
+			catalogHas[code][i] = slices.Contains(auditlog.Words(a.Description), w)
+		}
+	}
+	keep := func(v []byte) bool {
+		code, ok := valueAction(v)
+		for i, w := range words {
+			if !(ok && code < len(actions) && catalogHas[code][i]) && !auditlog.MayContainWord(v, w) {
+				return false
+			}
+		}
+		return true
+	}
 	var found []*auditlog.Event
 	for _, b := range blocks {
 		if len(found) >= limit {
@@ -238,7 +258,7 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 				break // nothing here can be newer than what is kept
 			}
 		}
-		for rec, err := range db.eventsBySequence(ctx, org, ref, b.from, b.to) {
+		for rec, err := range db.eventsBySequenceWhere(ctx, org, ref, b.from, b.to, keep) {
 			if err != nil {
 				return err
 			}

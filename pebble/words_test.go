@@ -50,7 +50,8 @@ func TestFindByWords(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, q := range []string{"zebra", "tenth", "common", "tenth thing", "zebra -thing", "absent", "zebra created:>=2026-01-01", "thing result:succeed"} {
+	for _, q := range []string{"zebra", "tenth", "common", "tenth thing", "zebra -thing", "absent", "zebra created:>=2026-01-01", "thing result:succeed",
+		"logged tenth", "codacy zebra", "logged"} { // words of the catalog description with words of details
 		parsed, err := query.Parse(q, storetest.T0)
 		if err != nil {
 			t.Fatal(err)
