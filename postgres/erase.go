@@ -14,7 +14,8 @@ import (
 // that committed to them (each event keeps its personal hash instead, so its
 // leaf, and every proof, stays valid); and their memberships and tokens.
 // Each organization's events are changed in one transaction, found through
-// the (org_id, actor_email, ts) index. PostgreSQL keeps the old row versions
+// the actor index of past months and a scan of the organization's rows of
+// the current one. PostgreSQL keeps the old row versions
 // until VACUUM removes them: EraseUser vacuums the partitions it changed.
 // What the write-ahead log, its archives and backups hold is up to their
 // retention (docs/scaling.md).

@@ -174,3 +174,75 @@ func isNoPartition(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23514"
 }
+
+// actorIndexName is the name of the actor index of month m's partition.
+func actorIndexName(m int32) string { return partitionName(m) + "_actor" }
+
+// IndexClosedMonths builds the actor index (org_id, actor_email, ts) of every
+// partition whose month ended at least an hour before now and lacks it
+// (CREATE INDEX CONCURRENTLY: appends do not wait), and rebuilds one that an
+// interrupted build left invalid. The current month's partition has none, so
+// ingest does not pay for it; erasure and actor: search scan that month's
+// rows of the organization instead. One server builds at a time.
+func (db *DB) IndexClosedMonths(ctx context.Context) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	const key = `hashtextextended('auditlog indexes ' || current_schema(), 0)`
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+key+`)`).Scan(&locked); err != nil {
+		return fmt.Errorf("index lock: %w", err)
+	}
+	if !locked {
+		return nil
+	}
+	defer func() {
+		if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
+			conn.Conn().Close(context.Background())
+		}
+	}()
+	months, err := listPartitions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, `SELECT c.relname::text, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'events'::regclass) AND c.relname LIKE 'events\_p%\_actor'`)
+	if err != nil {
+		return fmt.Errorf("list actor indexes: %w", err)
+	}
+	valid := map[string]bool{}
+	var (
+		name string
+		ok   bool
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&name, &ok}, func() error {
+		valid[name] = ok
+		return nil
+	}); err != nil {
+		return fmt.Errorf("list actor indexes: %w", err)
+	}
+	closed := monthOf(db.now().Add(-time.Hour))
+	for m := range months {
+		if m >= closed {
+			continue
+		}
+		idx := actorIndexName(m)
+		isValid, exists := valid[idx]
+		if exists && isValid {
+			continue
+		}
+		if exists {
+			if _, err := conn.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgx.Identifier{idx}.Sanitize()); err != nil {
+				return fmt.Errorf("drop invalid index %s: %w", idx, err)
+			}
+		}
+		if _, err := conn.Exec(ctx, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+pgx.Identifier{idx}.Sanitize()+
+			` ON `+pgx.Identifier{partitionName(m)}.Sanitize()+` (org_id, actor_email, ts)`); err != nil {
+			return fmt.Errorf("build index %s: %w", idx, err)
+		}
+		db.Logger.Info("built the actor index of a past month", "partition", partitionName(m))
+	}
+	return nil
+}

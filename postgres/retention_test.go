@@ -233,3 +233,34 @@ func TestPartitions_Pruning(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestPartitions_ActorIndex checks that past months get the actor index and
+// the current month does not (ingest does not pay for it), and that erasure
+// finds the user's events in both.
+func TestPartitions_ActorIndex(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t) // the clock is at storetest.T0, 2025-06-28
+	storetest.MustCreateOrg(t, db, acme, auditlog.PlanBusiness)
+	old, recent := storetest.NewEvent(acme, "old"), storetest.NewEvent(acme, "recent")
+	old.Timestamp = day("2025-04-10")
+	storetest.MustAppend(t, db, old, recent)
+	for range 2 { // again: nothing more to do
+		if err := db.IndexClosedMonths(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := mustConnect(t, db.DSN).Query(ctx, `SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE '%actor' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"events_p202504_actor"}; !slices.Equal(got, want) {
+		t.Errorf("actor indexes %v, want %v", got, want)
+	}
+	if n, err := db.EraseUser(ctx, "alice@example.com"); err != nil || n != 2 {
+		t.Errorf("erase: %d, %v; want 2", n, err)
+	}
+}

@@ -39,13 +39,16 @@ func (w *workers) stop() {
 	w.wg.Wait()
 }
 
-// maintain creates the partitions ahead and purges expired events, every
-// interval, backing off on errors.
+// maintain creates the partitions ahead, indexes past months and purges
+// expired events, every interval, backing off on errors.
 func (db *DB) maintain(ctx context.Context, interval time.Duration) {
 	log := db.Logger.With("component", "maintenance")
 	backoff := time.Second
 	for {
 		err := db.parts.ensureAhead(ctx, db.now())
+		if err == nil {
+			err = db.IndexClosedMonths(ctx)
+		}
 		if err == nil && db.SigningKey != nil { // retention signs its purge notes: without the key it waits
 			var n int64
 			if n, err = db.PurgeExpired(ctx); err == nil && n > 0 {

@@ -60,7 +60,8 @@ CREATE UNIQUE INDEX leaves_id ON leaves (org_id, id);
 -- The events, partitioned by timestamp (one partition per month, created
 -- ahead and on demand), so that retention drops whole partitions and a query
 -- reads only the months its range needs. Free-form strings are bytea: they
--- may hold NUL, which text cannot.
+-- may hold NUL, which text cannot. The primary key serves the newest-first
+-- lists.
 CREATE TABLE events (
 	org_id        integer     NOT NULL,
 	ts            timestamptz NOT NULL,
@@ -82,7 +83,10 @@ CREATE TABLE events (
 	personal_hash bytea,
 	PRIMARY KEY (org_id, ts, seq)
 ) PARTITION BY RANGE (ts);
-CREATE INDEX events_actor ON events (org_id, actor_email, ts);
+-- The actor index (org_id, actor_email, ts), for erasure and actor: search,
+-- is not on this table: the maintenance worker builds it on each partition
+-- once its month is over (events_pYYYYMM_actor), so that ingest into the
+-- current month does not pay for it.
 
 -- Signed checkpoints, every one: proofs are served against any of them.
 CREATE TABLE checkpoints (
