@@ -24,6 +24,7 @@ type Config struct {
 	SigningKeyFile  string        // checkpoint signing key; default <data>/log-key, created at first start
 	OriginPrefix    string        // checkpoint origin lines are <prefix>/<provider>/<name>
 	CheckpointEvery time.Duration // how long new events wait at most for a signed checkpoint
+	RetentionEvery  time.Duration // how often expired events are purged; 0 turns retention off
 	// PostgresDSN, if set, is the PostgreSQL database the service runs on
 	// (shared by any number of servers) instead of the embedded store.
 	PostgresDSN     string
@@ -51,6 +52,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 30 * time.Second,
 		OriginPrefix:    "auditlog",
 		CheckpointEvery: time.Second,
+		RetentionEvery:  time.Hour,
 		RateLimitReads:  ahttp.DefaultReadRate,
 		RateLimitWrites: ahttp.DefaultWriteRate,
 		StreamRetryBase: stream.DefaultRetryBase,
@@ -77,6 +79,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if c.RetentionEvery < 0 {
+		errs = append(errs, errors.New("--retention-interval must not be negative"))
 	}
 	if c.CheckpointEvery <= 0 {
 		errs = append(errs, errors.New("--checkpoint-interval must be positive"))

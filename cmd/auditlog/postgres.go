@@ -29,6 +29,7 @@ func openPostgres(ctx context.Context, cfg Config, logger *slog.Logger, key *mer
 	db.SigningKey = key
 	db.OriginPrefix = cfg.OriginPrefix
 	db.CheckpointInterval = cfg.CheckpointEvery
+	db.RetentionInterval = cfg.RetentionEvery
 	if err := db.Open(ctx); err != nil {
 		return nil, err
 	}

@@ -51,6 +51,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.String(&cfg.SigningKeyFile, "signing-key", "AUDITLOG_SIGNING_KEY_FILE", "checkpoint signing key file (from auditlog keygen); default <data>/log-key, created at first start")
 	f.String(&cfg.OriginPrefix, "origin-prefix", "AUDITLOG_ORIGIN_PREFIX", "checkpoint origin lines are <prefix>/<provider>/<name>")
 	f.Duration(&cfg.CheckpointEvery, "checkpoint-interval", "AUDITLOG_CHECKPOINT_INTERVAL", "longest time new events wait for a signed checkpoint")
+	f.Duration(&cfg.RetentionEvery, "retention-interval", "AUDITLOG_RETENTION_INTERVAL", "how often events older than their organization's retentionDays are purged (0 turns retention off)")
 	f.String(&cfg.PostgresDSN, "postgres", "AUDITLOG_POSTGRES_DSN", "run on this PostgreSQL database (URL or key=value DSN; search_path selects the schema) instead of the embedded store; any number of servers may share it; needs --signing-key")
 	f.Bool(&cfg.Demo, "demo", "AUDITLOG_DEMO", "create the demo organization gh/demo with a year of events and print an api-token for it")
 	f.String(&cfg.LogLevel, "log-level", "AUDITLOG_LOG_LEVEL", "debug, info, warn or error")
@@ -140,6 +141,7 @@ func (s *Service) Open(ctx context.Context) error {
 		s.DB.SigningKey = key
 		s.DB.OriginPrefix = cfg.OriginPrefix
 		s.DB.CheckpointInterval = cfg.CheckpointEvery
+		s.DB.RetentionInterval = cfg.RetentionEvery
 		if s.DB.StreamKey, err = s.streamKey(key); err != nil {
 			return err
 		}
