@@ -169,7 +169,7 @@ func startRetainer(db *DB) *retainer {
 
 func (r *retainer) run() {
 	defer r.wg.Done()
-	wait := time.Minute // the first run soon after start
+	wait := min(time.Minute, r.db.RetentionInterval) // the first run soon after start
 	for {
 		select {
 		case <-r.ctx.Done():
