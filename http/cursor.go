@@ -28,7 +28,9 @@ func (s *Server) encodeCursor(ref auditlog.OrgRef, p auditlog.Position) string {
 }
 
 func (s *Server) decodeCursor(ref auditlog.OrgRef, c string) (*auditlog.Position, error) {
-	if len(c) > 64 {
+	// Exactly the length encodeCursor writes: the decoder would otherwise
+	// skip \r and \n, and more than one string would name the same cursor.
+	if len(c) != base64.RawURLEncoding.EncodedLen(17+16) {
 		return nil, errBadCursor
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
