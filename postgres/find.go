@@ -38,7 +38,8 @@ func (db *DB) FindEvents(ctx context.Context, ref auditlog.OrgRef, f auditlog.Ev
 		n := 0
 		for {
 			chunk := findChunk
-			if f.Limit > 0 && q.exact {
+			if f.Limit > 0 && (q.exact || q.prefiltered) {
+				// What SQL selects mostly matches: read about what is still wanted.
 				chunk = min(chunk, f.Limit-n)
 			}
 			events, err := db.findChunk(ctx, ref, q, after, chunk)
@@ -72,6 +73,9 @@ type eventQuery struct {
 	args  []any
 	hi    time.Time // exclusive upper bound on ts; zero if none
 	exact bool      // SQL selects exactly what Match accepts: LIMIT may be applied in SQL
+	// prefiltered: SQL selects a superset that is mostly what Match accepts
+	// (a bare word's prefilter), so a small LIMIT is still worth applying.
+	prefiltered bool
 }
 
 func (q *eventQuery) arg(v any) string {
@@ -108,6 +112,16 @@ func findQuery(org int32, f auditlog.EventFilter) (*eventQuery, bool) {
 				}
 				if !t.To.IsZero() && (hi.IsZero() || t.To.Before(hi)) {
 					hi = ceilMs(t.To)
+				}
+				continue
+			}
+			if t.Field == auditlog.FieldWord {
+				// Only a prefilter (it keeps every event that has the word, and
+				// some that do not): Match decides.
+				q.exact = false
+				if cond, ok := wordPrefilter(q, t); ok {
+					q.where = append(q.where, cond)
+					q.prefiltered = true
 				}
 				continue
 			}
@@ -180,6 +194,29 @@ func termSQL(q *eventQuery, t *auditlog.Term) (string, bool) {
 		return strings.Join(conds, " AND "), true
 	}
 	return "", false
+}
+
+// wordPrefilter is an SQL condition that every event with the bare word
+// holds, so that the database skips most of those without it instead of
+// sending them to Match. It is made only for a word (or prefix) of ASCII
+// letters and digits, not negated: then an event whose description and
+// details are ASCII, without JSON escapes, has the word only if one of them
+// contains it, in any ASCII case. Events with anything else (a non-ASCII byte
+// shows as a backslash escape in encode(..., 'escape'); a JSON escape is a
+// backslash too; a multibyte character makes octet_length exceed char_length)
+// always pass to Match.
+func wordPrefilter(q *eventQuery, t *auditlog.Term) (string, bool) {
+	if t.Negate || t.Value == "" {
+		return "", false
+	}
+	for _, c := range []byte(t.Value) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return "", false
+		}
+	}
+	like := q.arg("%" + t.Value + "%")
+	return `(encode(description, 'escape') ILIKE ` + like + ` OR strpos(encode(description, 'escape'), '\') > 0
+		OR details ILIKE ` + like + ` OR strpos(details, '\') > 0 OR octet_length(details) <> char_length(details))`, true
 }
 
 const eventSelect = `SELECT ts, seq, id, action, actor_email, actor_role, result, source, received_at,

@@ -41,6 +41,20 @@ func TestFindEvents_Query(t *testing.T) {
 		e.Timestamp = time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(85*24)) * time.Hour)
 		batch = append(batch, e)
 	}
+	// Words that only escapes, non-ASCII letters or another case show: the
+	// SQL prefilter of bare words must let them through to Match.
+	for i, tc := range []struct{ desc, details string }{
+		{"plain", `{"note":"\u0041bc \u00e9t\u00e9"}`},          // abc, été
+		{"KELVIN \u212Abc", `{}`},                               // a Kelvin sign lower-cases to k: kbc
+		{"nul\x00byte Abc", `{"x":"y"}`},                        // abc after a NUL
+		{"caf\u00e9 ABC-DEF", `{"n":["ZEBRA"]}`},                // café, abc, def, zebra
+		{"release notes", `{"deep":{"list":["Rel\u0065ase"]}}`}, // release
+	} {
+		e := storetest.NewEvent(acme, fmt.Sprintf("special-%d", i))
+		e.Description, e.Details = tc.desc, json.RawMessage(tc.details)
+		e.Timestamp = time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
+		batch = append(batch, e)
+	}
 	storetest.MustAppend(t, db, batch...)
 	all := storetest.MustFindEvents(t, db, acme, auditlog.EventFilter{})
 
@@ -64,6 +78,12 @@ func TestFindEvents_Query(t *testing.T) {
 		{Field: auditlog.FieldWord, Value: "develop"},
 		{Field: auditlog.FieldWord, Value: "rel", Prefix: true},
 		{Field: auditlog.FieldWord, Value: "codacy"},
+		{Field: auditlog.FieldWord, Value: "abc"},
+		{Field: auditlog.FieldWord, Value: "kbc"},
+		{Field: auditlog.FieldWord, Value: "zebra"},
+		{Field: auditlog.FieldWord, Value: "rel", Prefix: true},
+		{Field: auditlog.FieldWord, Value: "café"},
+		{Field: auditlog.FieldWord, Value: "été"},
 	}
 	for i := range 300 {
 		q := &auditlog.Query{}
