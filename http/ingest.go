@@ -56,6 +56,12 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, s.Logger, err)
 		return
 	}
+	release, ok := s.acquireIngest()
+	if !ok {
+		Error(w, r, s.Logger, errIngestBusy)
+		return
+	}
+	defer release()
 	body := http.MaxBytesReader(w, r.Body, auditlog.MaxBatchBytes)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var (

@@ -44,13 +44,17 @@ type Server struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// (for rate limits and the IP address of the server's own events); none by default.
 	TrustedProxies []netip.Prefix
+	// MaxInflightIngest bounds the ingest requests decoded and stored at
+	// once; past it ingest answers 503 with Retry-After. 0 means no bound.
+	MaxInflightIngest int
 
-	ln       net.Listener
-	srv      *http.Server
-	metrics  *metrics
-	adminSum [32]byte
-	stopping atomic.Bool
-	limiters rateLimiters
+	ingestSlots chan struct{}
+	ln          net.Listener
+	srv         *http.Server
+	metrics     *metrics
+	adminSum    [32]byte
+	stopping    atomic.Bool
+	limiters    rateLimiters
 }
 
 // NewServer returns a server with defaults; set its services, then Open it.
@@ -74,6 +78,9 @@ func (s *Server) Open() error {
 	s.adminSum = sha256.Sum256([]byte(s.AdminToken))
 	s.metrics = newMetrics(s.Registry)
 	s.limiters = newRateLimiters(s.RateLimits)
+	if s.MaxInflightIngest > 0 {
+		s.ingestSlots = make(chan struct{}, s.MaxInflightIngest)
+	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return err

@@ -34,6 +34,8 @@ type Config struct {
 	RateLimitReads  ahttp.Rate     // GET and HEAD requests per client IP and per token
 	RateLimitWrites ahttp.Rate     // other requests per client IP and per token
 	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For names the client
+	// MaxInflightIngest bounds concurrent ingest requests; more get 503 with Retry-After. 0: no bound.
+	MaxInflightIngest int
 
 	// StreamKeyFile holds the key that encrypts stream secrets (32 bytes, hex
 	// or base64); default a key derived from the checkpoint signing key.
@@ -91,6 +93,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OriginPrefix == "" || strings.ContainsAny(c.OriginPrefix, "\n ") {
 		errs = append(errs, errors.New("--origin-prefix must be a non-empty word without spaces"))
+	}
+	if c.MaxInflightIngest < 0 {
+		errs = append(errs, errors.New("--max-inflight-ingest must not be negative"))
 	}
 	if c.StreamRetryBase <= 0 || c.StreamRetryMax < c.StreamRetryBase {
 		errs = append(errs, errors.New("--stream-retry-base must be positive and at most --stream-retry-max"))

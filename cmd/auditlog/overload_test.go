@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog"
+)
+
+// TestIngestOverload floods a server whose ingest admits one batch at a
+// time: the others are answered 503 with Retry-After at once, and once the
+// clients have sent them again, every acknowledged event is stored exactly once.
+func TestIngestOverload(t *testing.T) {
+	s := MustRunService(t, func(c *Config) { c.MaxInflightIngest = 1 })
+	s.MustCreateOrg("gh", "acme", "business")
+	tok := s.MustMemberToken("gh", "acme", "ana@acme.example", "organizationAdmin", false)
+
+	const clients, batches, size = 16, 10, 200
+	var refused atomic.Int64
+	acked := make([][]string, clients)
+	errs := make(chan error, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for b := range batches {
+				var body bytes.Buffer
+				var ids []string
+				body.WriteByte('[')
+				for i := range size {
+					id := fmt.Sprintf("flood-c%d-b%d-e%d", c, b, i)
+					ids = append(ids, id)
+					if i > 0 {
+						body.WriteByte(',')
+					}
+					fmt.Fprintf(&body, `{"organization":{"provider":"gh","name":"acme"},"id":%q,"action":"user.login","actor":{"email":"u%d@acme.example"}}`, id, i)
+				}
+				body.WriteByte(']')
+				for try := 0; ; try++ {
+					if try == 1000 {
+						errs <- fmt.Errorf("client %d: batch %d refused 1000 times", c, b)
+						return
+					}
+					req, _ := http.NewRequest("POST", s.URL+"/api/v1/events", bytes.NewReader(body.Bytes()))
+					req.Header.Set("Authorization", "Bearer "+testAdminToken)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						errs <- err
+						return
+					}
+					data, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusServiceUnavailable {
+						if resp.Header.Get("Retry-After") == "" {
+							errs <- fmt.Errorf("503 without Retry-After: %s", data)
+							return
+						}
+						refused.Add(1)
+						time.Sleep(time.Duration(1+try%5) * time.Millisecond)
+						continue
+					}
+					var res auditlog.AppendResult
+					if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &res) != nil || res.Accepted != size {
+						errs <- fmt.Errorf("client %d batch %d: %d %s", c, b, resp.StatusCode, data)
+						return
+					}
+					acked[c] = append(acked[c], ids...)
+					break
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if refused.Load() == 0 {
+		t.Fatal("no batch was refused: ingest is not bounded")
+	}
+
+	seen := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(s.MustDo(http.StatusOK, "GET", "/api/v1/organizations/gh/acme/events/export?format=ndjson", nil, apiTok(tok)...)))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e struct{ ID string }
+		mustUnmarshal(t, sc.Bytes(), &e)
+		if strings.HasPrefix(e.ID, "flood-") {
+			seen[e.ID]++
+		}
+	}
+	n := 0
+	for _, ids := range acked {
+		for _, id := range ids {
+			n++
+			if seen[id] != 1 {
+				t.Fatalf("acknowledged event %s is stored %d times", id, seen[id])
+			}
+		}
+	}
+	if got, want := len(seen), clients*batches*size; n != want || got != want {
+		t.Fatalf("%d events acknowledged, %d stored, want %d", n, got, want)
+	}
+	t.Logf("%d batches refused with 503 and sent again", refused.Load())
+}
