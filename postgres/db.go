@@ -33,8 +33,12 @@ type DB struct {
 	// CheckpointInterval bounds how long new events wait for a signed
 	// checkpoint; 0 turns the background signer off (see SignCheckpoints).
 	CheckpointInterval time.Duration
-	// RetentionInterval is how often the retention worker runs; 0 turns it off (see PurgeExpired).
+	// RetentionInterval is how often the retention worker runs; 0 turns it
+	// off (see PurgeExpired). Retention needs the SigningKey.
 	RetentionInterval time.Duration
+	// MaintenanceInterval is how often partitions are created ahead and past
+	// months indexed; 0 turns the worker off (see IndexClosedMonths).
+	MaintenanceInterval time.Duration
 	// PartitionsAhead is how many months of event partitions are kept created ahead of now.
 	PartitionsAhead int
 	// MaxConns bounds the connections of the pool; 0 means the default.
@@ -66,15 +70,16 @@ type DB struct {
 // key=value string; search_path in it selects the schema); call Open next.
 func NewDB(dsn string) *DB {
 	return &DB{
-		Now:                time.Now,
-		Logger:             slog.Default(),
-		MaxCommitEvents:    20_000,
-		OriginPrefix:       "auditlog",
-		CheckpointInterval: time.Second,
-		RetentionInterval:  time.Hour,
-		PartitionsAhead:    2,
-		dsn:                dsn,
-		metrics:            newMetrics(),
+		Now:                 time.Now,
+		Logger:              slog.Default(),
+		MaxCommitEvents:     20_000,
+		OriginPrefix:        "auditlog",
+		CheckpointInterval:  time.Second,
+		RetentionInterval:   time.Hour,
+		MaintenanceInterval: time.Hour,
+		PartitionsAhead:     2,
+		dsn:                 dsn,
+		metrics:             newMetrics(),
 	}
 }
 

@@ -52,7 +52,7 @@ func MustOpenAgain(tb testing.TB, db *DB, key *merkle.Key, interval time.Duratio
 // newQuietDB returns a store that logs nothing and runs no retention worker.
 func newQuietDB(dsn string) *postgres.DB {
 	db := postgres.NewDB(dsn)
-	db.RetentionInterval = 0
+	db.RetentionInterval, db.MaintenanceInterval = 0, 0
 	db.MaxConns = 8
 	db.Logger = quiet
 	return db

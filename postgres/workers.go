@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// workers are the store's background goroutines: the checkpoint signer and
-// the maintenance loop (partitions ahead, retention). Stopping cancels their
-// context and waits for them.
+// workers are the store's background goroutines: the checkpoint signer, the
+// maintenance loop (partitions ahead, indexes of past months) and retention.
+// Stopping cancels their context and waits for them.
 type workers struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -17,19 +17,33 @@ type workers struct {
 func startWorkers(db *DB) *workers {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &workers{cancel: cancel}
-	if db.SigningKey != nil && db.CheckpointInterval > 0 {
+	run := func(f func(context.Context)) {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			db.signer.run(ctx)
+			f(ctx)
 		}()
 	}
-	if db.RetentionInterval > 0 {
-		w.wg.Add(1)
-		go func() {
-			defer w.wg.Done()
-			db.maintain(ctx, db.RetentionInterval)
-		}()
+	if db.SigningKey != nil && db.CheckpointInterval > 0 {
+		run(db.signer.run)
+	}
+	if db.MaintenanceInterval > 0 {
+		run(func(ctx context.Context) {
+			db.every(ctx, "maintenance", db.MaintenanceInterval, func(ctx context.Context) error {
+				if err := db.parts.ensureAhead(ctx, db.now()); err != nil {
+					return err
+				}
+				return db.IndexClosedMonths(ctx)
+			})
+		})
+	}
+	if db.RetentionInterval > 0 && db.SigningKey != nil { // retention signs its purge notes
+		run(func(ctx context.Context) {
+			db.every(ctx, "retention", db.RetentionInterval, func(ctx context.Context) error {
+				_, err := db.PurgeExpired(ctx)
+				return err
+			})
+		})
 	}
 	return w
 }
@@ -39,26 +53,15 @@ func (w *workers) stop() {
 	w.wg.Wait()
 }
 
-// maintain creates the partitions ahead, indexes past months and purges
-// expired events, every interval, backing off on errors.
-func (db *DB) maintain(ctx context.Context, interval time.Duration) {
-	log := db.Logger.With("component", "maintenance")
+// every runs job now and then every interval, backing off on errors.
+func (db *DB) every(ctx context.Context, name string, interval time.Duration, job func(context.Context) error) {
+	log := db.Logger.With("component", name)
 	backoff := time.Second
 	for {
-		err := db.parts.ensureAhead(ctx, db.now())
-		if err == nil {
-			err = db.IndexClosedMonths(ctx)
-		}
-		if err == nil && db.SigningKey != nil { // retention signs its purge notes: without the key it waits
-			var n int64
-			if n, err = db.PurgeExpired(ctx); err == nil && n > 0 {
-				log.Info("retention deleted expired events", "events", n)
-			}
-		}
 		wait := interval
-		if err != nil && ctx.Err() == nil {
-			log.Error("maintenance failed; retrying", "err", err, "in", backoff)
-			wait, backoff = backoff, min(2*backoff, interval)
+		if err := job(ctx); err != nil && ctx.Err() == nil {
+			log.Error(name+" failed; retrying", "err", err, "in", backoff)
+			wait, backoff = min(backoff, interval), min(2*backoff, interval)
 		} else {
 			backoff = time.Second
 		}
