@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog"
@@ -17,43 +18,79 @@ import (
 // checkpoints are keyed by (organization, size), so a size is signed once.
 // The root comes from the tree's frontier: the few stored hashes of the
 // complete subtrees left of the next leaf.
+//
+// Each server signs the organizations it appended to (its dirty set), so a
+// round reads only those. A full round, over every organization, runs at
+// start, every fullRoundEvery and at a clean shutdown: it signs what a
+// server that crashed between its commit and its round left behind.
 type signer struct {
 	db   *DB
 	wake chan struct{}
+
+	mu    sync.Mutex
+	dirty map[int32]bool
 }
+
+// fullRoundEvery is how often the background signer looks at every organization.
+const fullRoundEvery = time.Minute
 
 func newSigner(db *DB) *signer {
-	return &signer{db: db, wake: make(chan struct{}, 1)}
+	return &signer{db: db, wake: make(chan struct{}, 1), dirty: map[int32]bool{}}
 }
 
-// grew tells the signer that this server appended events.
-func (s *signer) grew() {
+// grew tells the signer that this server appended to orgs.
+func (s *signer) grew(orgs ...int32) {
+	s.mu.Lock()
+	for _, org := range orgs {
+		s.dirty[org] = true
+	}
+	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
+// take returns the dirty set and empties it.
+func (s *signer) take() []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int32, 0, len(s.dirty))
+	for org := range s.dirty {
+		out = append(out, org)
+	}
+	clear(s.dirty)
+	return out
+}
+
 // run signs what grew, then rests half an interval, so a new event waits for
-// its checkpoint at most about half the interval plus the signing. Without
-// news from this server it still looks every half interval, for the events
-// other servers appended (and, at start, for those a crash left unsigned).
+// its checkpoint at most about half the interval plus the signing.
 func (s *signer) run(ctx context.Context) {
 	interval := s.db.CheckpointInterval / 2
 	backoff := time.Second
-	poll := time.Duration(0) // at start: at once
+	var lastFull time.Time // zero: a full round at once
 	for {
+		wait := interval
+		if lastFull.IsZero() {
+			wait = 0
+		}
 		select {
 		case <-s.wake:
-		case <-time.After(poll):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return
 		}
-		poll = interval
-		locked, signed, err := s.sign(ctx, false)
+		full := time.Since(lastFull) >= fullRoundEvery
+		orgs := s.take()
+		if !full && len(orgs) == 0 {
+			continue
+		}
+		locked, signed, err := s.sign(ctx, orgs, full, false)
+		if err != nil || !locked {
+			s.grew(orgs...) // not signed: keep them for the next round
+		}
 		if err != nil && ctx.Err() == nil {
 			s.db.Logger.Error("signing checkpoints failed; retrying", "err", err, "in", backoff)
-			s.grew()
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -61,10 +98,11 @@ func (s *signer) run(ctx context.Context) {
 			continue
 		}
 		backoff = time.Second
-		if !locked {
-			s.grew() // another server was signing, maybe before our last commit: try again after the rest
-		} else if signed == 0 {
-			continue // nothing to sign: no need to rest
+		if full && locked {
+			lastFull = time.Now()
+		}
+		if locked && signed == 0 {
+			continue // nothing was signed: no need to rest
 		}
 		if !sleep(ctx, interval) {
 			return
@@ -84,9 +122,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// signAll signs every organization that grew, waiting for another server's round if one is running.
+// signAll signs every organization whose log is ahead of its latest
+// checkpoint, waiting for another server's round if one is running.
 func (s *signer) signAll(ctx context.Context) error {
-	_, _, err := s.sign(ctx, true)
+	orgs := s.take()
+	_, _, err := s.sign(ctx, nil, true, true)
+	if err != nil {
+		s.grew(orgs...)
+	}
 	return err
 }
 
@@ -99,9 +142,10 @@ func (db *DB) SignCheckpoints(ctx context.Context) error {
 	return db.signer.signAll(ctx)
 }
 
-// sign runs one signing round. Unless wait is set, it gives up at once when
-// another server holds the signer lock, and reports locked = false.
-func (s *signer) sign(ctx context.Context, wait bool) (locked bool, signed int, err error) {
+// sign runs one signing round, over orgs or, if full, over every
+// organization. Unless wait is set, it gives up at once when another server
+// holds the signer lock, and reports locked = false.
+func (s *signer) sign(ctx context.Context, orgs []int32, full, wait bool) (locked bool, signed int, err error) {
 	db := s.db
 	if db.SigningKey == nil {
 		return true, 0, nil
@@ -122,7 +166,8 @@ func (s *signer) sign(ctx context.Context, wait bool) (locked bool, signed int, 
 		// last leaf, and its latest checkpoint, each one index descent.
 		rows, err := tx.Query(ctx, `SELECT o.id, o.provider, o.name, l.seq + 1
 			FROM organizations o CROSS JOIN LATERAL (SELECT seq FROM leaves WHERE org_id = o.id ORDER BY seq DESC LIMIT 1) l
-			WHERE l.seq + 1 > coalesce((SELECT max(c.size) FROM checkpoints c WHERE c.org_id = o.id), 0)`)
+			WHERE ($1 OR o.id = ANY($2)) AND l.seq + 1 > coalesce((SELECT max(c.size) FROM checkpoints c WHERE c.org_id = o.id), 0)`,
+			full, orgs)
 		if err != nil {
 			return err
 		}
@@ -146,24 +191,24 @@ func (s *signer) sign(ctx context.Context, wait bool) (locked bool, signed int, 
 			return err
 		}
 		var (
-			orgs  []int32
-			sizeL []int64
-			notes []string
+			signedOrgs []int32
+			sizeL      []int64
+			notes      []string
 		)
 		for org, f := range frontiers {
 			cp, err := merkle.Sign(db.SigningKey, merkle.Origin(db.OriginPrefix, refs[org]), f.size, f.root())
 			if err != nil {
 				return err
 			}
-			orgs, sizeL, notes = append(orgs, org), append(sizeL, f.size), append(notes, string(cp.Note))
+			signedOrgs, sizeL, notes = append(signedOrgs, org), append(sizeL, f.size), append(notes, string(cp.Note))
 		}
-		if len(orgs) == 0 {
+		if len(signedOrgs) == 0 {
 			return nil
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO checkpoints (org_id, size, note, signed_at)
 			SELECT u.org_id, u.size, u.note, $4 FROM unnest($1::integer[], $2::bigint[], $3::text[]) AS u(org_id, size, note)
-			ON CONFLICT (org_id, size) DO NOTHING`, orgs, sizeL, notes, db.now())
-		n = len(orgs)
+			ON CONFLICT (org_id, size) DO NOTHING`, signedOrgs, sizeL, notes, db.now())
+		n = len(signedOrgs)
 		return err
 	})
 	if err != nil {

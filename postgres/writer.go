@@ -259,7 +259,11 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 		w.frontiers[org] = heads[org]
 	}
 	if len(changed) > 0 {
-		w.db.signer.grew()
+		grown := make([]int32, 0, len(changed))
+		for org := range changed {
+			grown = append(grown, org)
+		}
+		w.db.signer.grew(grown...)
 	}
 	if w.db.Committed != nil {
 		for org := range changed {
