@@ -161,7 +161,7 @@ func (s *Service) Open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(st.Collectors()...)
-	if s.Streams != nil { // none on PostgreSQL (yet): its store has no streams
+	if s.Streams != nil { // none on PostgreSQL yet: delivery there needs a per-stream lease across servers
 		reg.MustRegister(s.Streams.Collectors()...)
 	}
 
