@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/groupcommit"
 	"github.com/cockroachdb/pebble/v2"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -21,36 +21,24 @@ type appendOp struct {
 	values [][]byte // encoded values (codec.go), without key
 	fresh  []bool   // the id was made by the server just now: no need to look it up
 	leaves []tlog.Hash
-	done   chan appendDone
 }
 
-type appendDone struct {
-	res *auditlog.AppendResult
-	err error
-}
-
-// writer is the single goroutine that writes events. Concurrent AppendEvents
-// calls queue here and share one durable commit (group commit): the writer
-// takes every op that is waiting, up to MaxCommitEvents events, assigns their
-// sequences, and commits them with one fsync.
+// writer writes events on one goroutine. Concurrent AppendEvents calls
+// queue for it and share one durable commit (group commit, see package
+// groupcommit): it takes every op that is waiting, up to MaxCommitEvents
+// events, assigns their sequences, and commits them with one fsync.
 type writer struct {
-	db   *DB
-	ops  chan *appendOp
-	stop chan struct{}
-	wg   sync.WaitGroup // the goroutine
-	subs sync.WaitGroup // submit calls between the closed check and the queue
+	db *DB
+	q  *groupcommit.Queue[*appendOp, *auditlog.AppendResult]
 
-	mu       sync.Mutex
-	isClosed bool
-
-	next      map[uint32]int64     // next sequence of each org seen so far; owned by the goroutine
-	frontiers map[uint32]*frontier // right edge of each org's tree, as committed; owned by the goroutine
+	// Owned by the queue's goroutine.
+	next      map[uint32]int64     // next sequence of each org seen so far
+	frontiers map[uint32]*frontier // right edge of each org's tree, as committed
 }
 
 func newWriter(db *DB) *writer {
-	w := &writer{db: db, ops: make(chan *appendOp, 1024), stop: make(chan struct{}), next: map[uint32]int64{}, frontiers: map[uint32]*frontier{}}
-	w.wg.Add(1)
-	go w.run()
+	w := &writer{db: db, next: map[uint32]int64{}, frontiers: map[uint32]*frontier{}}
+	w.q = groupcommit.New(db.MaxCommitEvents, func(op *appendOp) int { return len(op.events) }, errClosed, w.commit)
 	return w
 }
 
@@ -59,93 +47,19 @@ var errClosed = auditlog.Errorf(auditlog.EUNAVAILABLE, "the store is shutting do
 // submit queues op and waits for its commit. If ctx ends first the op may still
 // be committed: the caller learns nothing, and a retry with the same ids is safe.
 func (w *writer) submit(ctx context.Context, op *appendOp) (*auditlog.AppendResult, error) {
-	w.mu.Lock()
-	if w.isClosed {
-		w.mu.Unlock()
-		return nil, errClosed
-	}
-	w.subs.Add(1) // the op holds the writer open until it is queued
-	w.mu.Unlock()
-	select {
-	case w.ops <- op:
-		w.subs.Done()
-	case <-ctx.Done():
-		w.subs.Done()
-		return nil, ctx.Err()
-	}
-	select {
-	case d := <-op.done:
-		return d.res, d.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return w.q.Submit(ctx, op)
 }
 
-func (w *writer) closed() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.isClosed
-}
+func (w *writer) closed() bool { return w.q.Closed() }
 
 // close stops taking ops, commits every op already queued, and waits for the goroutine.
-func (w *writer) close() {
-	w.mu.Lock()
-	if w.isClosed {
-		w.mu.Unlock()
-		return
-	}
-	w.isClosed = true
-	w.mu.Unlock()
-	w.subs.Wait() // every op let in is queued: the goroutine drains them all before it stops
-	close(w.stop)
-	w.wg.Wait()
-}
+func (w *writer) close() { w.q.Close() }
 
-func (w *writer) run() {
-	defer w.wg.Done()
-	for {
-		var first *appendOp
-		select {
-		case first = <-w.ops:
-		case <-w.stop:
-			// Commit what was queued before close: those callers are waiting.
-			select {
-			case first = <-w.ops:
-			default:
-				return
-			}
-		}
-		w.commit(w.gather(first))
-	}
-}
-
-// gather takes first and every op already waiting, up to MaxCommitEvents events.
-func (w *writer) gather(first *appendOp) []*appendOp {
-	group, n := []*appendOp{first}, len(first.events)
-	for n < w.db.MaxCommitEvents {
-		select {
-		case op := <-w.ops:
-			group = append(group, op)
-			n += len(op.events)
-		default:
-			return group
-		}
-	}
-	return group
-}
-
-// commit writes a group of ops in one synced batch and answers each op.
-func (w *writer) commit(group []*appendOp) {
+// commit writes a group of ops in one synced batch.
+func (w *writer) commit(group []*appendOp) ([]*auditlog.AppendResult, error) {
 	start := time.Now()
-	results, err := w.write(group)
-	for i, op := range group {
-		if err != nil {
-			op.done <- appendDone{err: err}
-		} else {
-			op.done <- appendDone{res: results[i]}
-		}
-	}
-	w.db.metrics.observeCommit(len(group), start)
+	defer w.db.metrics.observeCommit(len(group), start)
+	return w.write(group)
 }
 
 type idRef struct {

@@ -37,7 +37,6 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 		events: events,
 		fresh:  make([]bool, len(events)),
 		leaves: make([]tlog.Hash, len(events)),
-		done:   make(chan appendDone, 1),
 	}
 	ids := map[auditlog.OrgRef]int32{}
 	for i := range events {

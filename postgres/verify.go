@@ -15,27 +15,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// VerifyReport is what Verify checked.
-type VerifyReport struct {
-	Organizations int
-	Events        int64 // leaves verified, purged ones included
-	Purged        int64 // events whose content retention deleted, covered by signed purge notes
-	Checkpoints   int
-}
-
-// VerifyError names the first thing that does not verify.
-type VerifyError struct {
-	Org      auditlog.OrgRef
-	Sequence int64 // -1 when not about one event
-	Problem  string
-}
-
-func (e *VerifyError) Error() string {
-	if e.Sequence >= 0 {
-		return fmt.Sprintf("organization %s, event %d: %s", e.Org, e.Sequence, e.Problem)
-	}
-	return fmt.Sprintf("organization %s: %s", e.Org, e.Problem)
-}
+// VerifyReport and VerifyError are the domain's: a store audit's results.
+type (
+	VerifyReport = auditlog.VerifyReport
+	VerifyError  = auditlog.VerifyError
+)
 
 // Verify audits the whole store: for every organization it recomputes the
 // tree from the stored events and checks every stored hash and every signed

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/groupcommit"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -19,12 +19,6 @@ type appendOp struct {
 	events []auditlog.Event
 	fresh  []bool // the id was made by the server just now: no need to look it up
 	leaves []tlog.Hash
-	done   chan appendDone
-}
-
-type appendDone struct {
-	res *auditlog.AppendResult
-	err error
 }
 
 // writer is the goroutine that writes this process's events. Concurrent
@@ -40,21 +34,15 @@ type appendDone struct {
 // frontier, and holds them until it commits. The rows are only locked, never
 // updated: the leaves are the log.
 type writer struct {
-	db        *DB
-	frontiers map[int32]*frontier // the trees this writer appended to, as committed; owned by the goroutine
-	ops       chan *appendOp
-	stop      chan struct{}
-	wg        sync.WaitGroup // the goroutine
-	subs      sync.WaitGroup // submit calls between the closed check and the queue
+	db *DB
+	q  *groupcommit.Queue[*appendOp, *auditlog.AppendResult]
 
-	mu       sync.Mutex
-	isClosed bool
+	frontiers map[int32]*frontier // the trees this writer appended to, as committed; owned by the queue's goroutine
 }
 
 func newWriter(db *DB) *writer {
-	w := &writer{db: db, frontiers: map[int32]*frontier{}, ops: make(chan *appendOp, 1024), stop: make(chan struct{})}
-	w.wg.Add(1)
-	go w.run()
+	w := &writer{db: db, frontiers: map[int32]*frontier{}}
+	w.q = groupcommit.New(db.MaxCommitEvents, func(op *appendOp) int { return len(op.events) }, errClosed, w.commit)
 	return w
 }
 
@@ -63,85 +51,19 @@ var errClosed = auditlog.Errorf(auditlog.EUNAVAILABLE, "the store is shutting do
 // submit queues op and waits for its commit. If ctx ends first the op may still
 // be committed: the caller learns nothing, and a retry with the same ids is safe.
 func (w *writer) submit(ctx context.Context, op *appendOp) (*auditlog.AppendResult, error) {
-	w.mu.Lock()
-	if w.isClosed {
-		w.mu.Unlock()
-		return nil, errClosed
-	}
-	w.subs.Add(1) // the op holds the writer open until it is queued
-	w.mu.Unlock()
-	select {
-	case w.ops <- op:
-		w.subs.Done()
-	case <-ctx.Done():
-		w.subs.Done()
-		return nil, ctx.Err()
-	}
-	select {
-	case d := <-op.done:
-		return d.res, d.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return w.q.Submit(ctx, op)
 }
 
-func (w *writer) closed() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.isClosed
-}
+func (w *writer) closed() bool { return w.q.Closed() }
 
 // close stops taking ops, commits every op already queued, and waits for the goroutine.
-func (w *writer) close() {
-	w.mu.Lock()
-	if w.isClosed {
-		w.mu.Unlock()
-		return
-	}
-	w.isClosed = true
-	w.mu.Unlock()
-	w.subs.Wait()
-	close(w.stop)
-	w.wg.Wait()
-}
-
-func (w *writer) run() {
-	defer w.wg.Done()
-	for {
-		var first *appendOp
-		select {
-		case first = <-w.ops:
-		case <-w.stop:
-			select { // commit what was queued before close: those callers are waiting
-			case first = <-w.ops:
-			default:
-				return
-			}
-		}
-		w.commit(w.gather(first))
-	}
-}
-
-// gather takes first and every op already waiting, up to MaxCommitEvents events.
-func (w *writer) gather(first *appendOp) []*appendOp {
-	group, n := []*appendOp{first}, len(first.events)
-	for n < w.db.MaxCommitEvents {
-		select {
-		case op := <-w.ops:
-			group = append(group, op)
-			n += len(op.events)
-		default:
-			return group
-		}
-	}
-	return group
-}
+func (w *writer) close() { w.q.Close() }
 
 // commitTimeout bounds one group commit, lock waits included.
 const commitTimeout = time.Minute
 
-// commit writes a group of ops in one transaction and answers each op.
-func (w *writer) commit(group []*appendOp) {
+// commit writes a group of ops in one transaction.
+func (w *writer) commit(group []*appendOp) ([]*auditlog.AppendResult, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	results, err := w.write(ctx, group)
@@ -151,18 +73,12 @@ func (w *writer) commit(group []*appendOp) {
 		}
 	}
 	cancel()
+	w.db.metrics.observeCommit(len(group), start)
 	if err != nil {
 		w.db.Logger.Error("commit events failed", "err", err, "requests", len(group))
-		err = unavailable("commit events", err)
+		return nil, unavailable("commit events", err)
 	}
-	for i, op := range group {
-		if err != nil {
-			op.done <- appendDone{err: err}
-		} else {
-			op.done <- appendDone{res: results[i]}
-		}
-	}
-	w.db.metrics.observeCommit(len(group), start)
+	return results, nil
 }
 
 type idRef struct {
