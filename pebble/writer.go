@@ -18,9 +18,9 @@ import (
 type appendOp struct {
 	orgs   []uint32 // internal org id of each event
 	events []auditlog.Event
-	values [][]byte // encoded values (codec.go), without key
-	fresh  []bool   // the id was made by the server just now: no need to look it up
-	leaves []tlog.Hash
+	values [][]byte   // encoded values (codec.go), without key
+	fresh  []bool     // the id was made by the server just now: no need to look it up
+	leaves [][32]byte // nil without the tree (benchmarks)
 }
 
 // writer writes events on one goroutine. Concurrent AppendEvents calls
@@ -116,7 +116,7 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 			ts := e.Timestamp.UnixMilli()
 			seqValue := appendU64(make([]byte, 0, 8+2*tlog.HashSize), uint64(ts))
 			if !w.db.noTree {
-				if seqValue, err = hashes.add(seqValue, org, seq, op.leaves[i]); err != nil {
+				if seqValue, err = hashes.add(seqValue, org, seq, tlog.Hash(op.leaves[i])); err != nil {
 					return nil, err
 				}
 			}

@@ -18,7 +18,7 @@ type appendOp struct {
 	orgs   []int32 // internal org id of each event
 	events []auditlog.Event
 	fresh  []bool // the id was made by the server just now: no need to look it up
-	leaves []tlog.Hash
+	leaves [][32]byte
 }
 
 // writer is the goroutine that writes this process's events. Concurrent
@@ -142,7 +142,7 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 			}
 			f := heads[org]
 			seq := f.size
-			hashes, err := f.append(op.leaves[i])
+			hashes, err := f.append(tlog.Hash(op.leaves[i]))
 			if err != nil {
 				return nil, fmt.Errorf("merkle hashes of organization %d, event %d: %w", org, seq, err)
 			}
