@@ -155,3 +155,31 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	}
 	return nil
 }
+
+// AppendCodacyJSON appends the event in Codacy's AuditLog shape (the /api/v3
+// read): exactly its fields, no others.
+func (e *Event) AppendCodacyJSON(b []byte) []byte {
+	b = append(b, `{"actor":{"email":`...)
+	b = AppendJSONString(b, e.Actor.Email)
+	if e.Actor.Role != "" {
+		b = append(b, `,"role":`...)
+		b = AppendJSONString(b, e.Actor.Role)
+	}
+	b = append(b, `},"action":`...)
+	b = AppendJSONString(b, e.Action)
+	b = append(b, `,"result":`...)
+	b = AppendJSONString(b, e.Result)
+	b = append(b, `,"timestamp":`...)
+	b = AppendJSONTime(b, e.Timestamp)
+	b = append(b, `,"source":`...)
+	b = AppendJSONString(b, e.Source)
+	b = append(b, `,"repositoryName":`...)
+	b = AppendJSONString(b, e.RepositoryName)
+	b = append(b, `,"description":`...)
+	b = AppendJSONString(b, e.Description)
+	b = append(b, `,"details":`...)
+	b = e.AppendDetails(b)
+	b = append(b, `,"entityId":`...)
+	b = AppendJSONString(b, e.EntityID)
+	return append(b, '}')
+}

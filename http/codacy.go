@@ -28,7 +28,7 @@ func (s *Server) handleCodacyAudit(w http.ResponseWriter, r *http.Request) {
 			st.fail(err)
 			return
 		}
-		st.item(appendCodacyJSON(st.buf(), e))
+		st.item(e.AppendCodacyJSON(st.buf()))
 	}
 	st.end()
 }
@@ -75,31 +75,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// appendCodacyJSON appends an event in Codacy's AuditLog shape, exactly its fields.
-func appendCodacyJSON(b []byte, e *auditlog.Event) []byte {
-	b = append(b, `{"actor":{"email":`...)
-	b = auditlog.AppendJSONString(b, e.Actor.Email)
-	if e.Actor.Role != "" {
-		b = append(b, `,"role":`...)
-		b = auditlog.AppendJSONString(b, e.Actor.Role)
-	}
-	b = append(b, `},"action":`...)
-	b = auditlog.AppendJSONString(b, e.Action)
-	b = append(b, `,"result":`...)
-	b = auditlog.AppendJSONString(b, e.Result)
-	b = append(b, `,"timestamp":`...)
-	b = auditlog.AppendJSONTime(b, e.Timestamp)
-	b = append(b, `,"source":`...)
-	b = auditlog.AppendJSONString(b, e.Source)
-	b = append(b, `,"repositoryName":`...)
-	b = auditlog.AppendJSONString(b, e.RepositoryName)
-	b = append(b, `,"description":`...)
-	b = auditlog.AppendJSONString(b, e.Description)
-	b = append(b, `,"details":`...)
-	b = e.AppendDetails(b)
-	b = append(b, `,"entityId":`...)
-	b = auditlog.AppendJSONString(b, e.EntityID)
-	return append(b, '}')
 }

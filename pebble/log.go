@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/merkle"
 	"github.com/cockroachdb/pebble/v2"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -161,12 +162,13 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 			return
 		}
 		// Consecutive proofs share most of their hashes: keep the recent ones.
-		r := &cachedHashReader{r: hashReader{db, org}, m: map[int64]tlog.Hash{}}
+		r := merkle.NewHashCache(hashReader{db, org})
 		for rec, err := range db.eventsBySequence(ctx, org, ref, 0, size) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
+			r.Remember(rec.seq, rec.hashes)
 			p, err := tlog.ProveRecord(size, rec.seq, r)
 			if err != nil {
 				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, rec.seq, err))
@@ -282,45 +284,4 @@ func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlo
 			yield(logRecord{}, err)
 		}
 	}
-}
-
-// cachedHashReader remembers the hashes it read, up to a bound, after which
-// it starts over: memory stays constant however long the export.
-type cachedHashReader struct {
-	r hashReader
-	m map[int64]tlog.Hash
-}
-
-const hashCacheSize = 1 << 16
-
-func (c *cachedHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	var missing []int64
-	for _, idx := range indexes {
-		if _, ok := c.m[idx]; !ok {
-			missing = append(missing, idx)
-		}
-	}
-	if len(missing) > 0 {
-		read, err := c.r.ReadHashes(missing)
-		if err != nil {
-			return nil, err
-		}
-		if len(c.m)+len(read) > hashCacheSize {
-			keep := make(map[int64]tlog.Hash, len(indexes))
-			for _, idx := range indexes {
-				if h, ok := c.m[idx]; ok {
-					keep[idx] = h
-				}
-			}
-			c.m = keep
-		}
-		for j, idx := range missing {
-			c.m[idx] = read[j]
-		}
-	}
-	out := make([]tlog.Hash, len(indexes))
-	for i, idx := range indexes {
-		out[i] = c.m[idx]
-	}
-	return out, nil
 }

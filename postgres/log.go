@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/merkle"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -163,13 +164,13 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 		}
 		// Consecutive proofs share most of their hashes, and each chunk of the
 		// log brings the hashes its own leaves added: keep the recent ones.
-		r := &cachedHashReader{r: hashReader{ctx, db.pool, org}, m: map[int64]tlog.Hash{}}
+		r := merkle.NewHashCache(hashReader{ctx, db.pool, org})
 		for rec, err := range db.logRecords(ctx, org, ref, 0, size) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			r.remember(rec.seq, rec.hashes)
+			r.Remember(rec.seq, rec.hashes)
 			p, err := tlog.ProveRecord(size, rec.seq, r)
 			if err != nil {
 				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, rec.seq, err))
@@ -260,60 +261,6 @@ func (db *DB) readLogChunk(ctx context.Context, org int32, ref auditlog.OrgRef, 
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the log of %s: %w", ref, err)
-	}
-	return out, nil
-}
-
-// cachedHashReader remembers the hashes it read or was given, up to a
-// bound, after which it starts over: memory stays constant however long the export.
-type cachedHashReader struct {
-	r hashReader
-	m map[int64]tlog.Hash
-}
-
-const hashCacheSize = 1 << 16
-
-// remember adds the stored hashes of leaf seq.
-func (c *cachedHashReader) remember(seq int64, hashes []byte) {
-	if len(c.m)+64 > hashCacheSize {
-		clear(c.m)
-	}
-	for level := 0; len(hashes) >= tlog.HashSize; level++ {
-		var h tlog.Hash
-		copy(h[:], hashes)
-		c.m[tlog.StoredHashIndex(level, (seq+1)>>level-1)] = h
-		hashes = hashes[tlog.HashSize:]
-	}
-}
-
-func (c *cachedHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	var missing []int64
-	for _, idx := range indexes {
-		if _, ok := c.m[idx]; !ok {
-			missing = append(missing, idx)
-		}
-	}
-	if len(missing) > 0 {
-		read, err := c.r.ReadHashes(missing)
-		if err != nil {
-			return nil, err
-		}
-		if len(c.m)+len(read) > hashCacheSize {
-			keep := make(map[int64]tlog.Hash, len(indexes))
-			for _, idx := range indexes {
-				if h, ok := c.m[idx]; ok {
-					keep[idx] = h
-				}
-			}
-			c.m = keep
-		}
-		for j, idx := range missing {
-			c.m[idx] = read[j]
-		}
-	}
-	out := make([]tlog.Hash, len(indexes))
-	for i, idx := range indexes {
-		out[i] = c.m[idx]
 	}
 	return out, nil
 }

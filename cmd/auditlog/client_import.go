@@ -254,30 +254,7 @@ func jsonKind(kind string) string {
 // codacyID is an event's client id: derived from the event in Codacy's
 // shape, as stored, and from n, how many identical events came before it.
 func codacyID(e *auditlog.Event, n int) string {
-	b := make([]byte, 0, 512)
-	b = append(b, `{"actor":{"email":`...)
-	b = auditlog.AppendJSONString(b, e.Actor.Email)
-	if e.Actor.Role != "" {
-		b = append(b, `,"role":`...)
-		b = auditlog.AppendJSONString(b, e.Actor.Role)
-	}
-	b = append(b, `},"action":`...)
-	b = auditlog.AppendJSONString(b, e.Action)
-	b = append(b, `,"result":`...)
-	b = auditlog.AppendJSONString(b, e.Result)
-	b = append(b, `,"timestamp":`...)
-	b = auditlog.AppendJSONTime(b, e.Timestamp)
-	b = append(b, `,"source":`...)
-	b = auditlog.AppendJSONString(b, e.Source)
-	b = append(b, `,"repositoryName":`...)
-	b = auditlog.AppendJSONString(b, e.RepositoryName)
-	b = append(b, `,"description":`...)
-	b = auditlog.AppendJSONString(b, e.Description)
-	b = append(b, `,"details":`...)
-	b = e.AppendDetails(b)
-	b = append(b, `,"entityId":`...)
-	b = auditlog.AppendJSONString(b, e.EntityID)
-	b = append(b, '}')
+	b := e.AppendCodacyJSON(make([]byte, 0, 512))
 	if n > 0 {
 		b = append(b, '#')
 		b = strconv.AppendInt(b, int64(n+1), 10)
