@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/internal/seal"
+	"github.com/auditlog/auditlog/internal/storemetrics"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -61,7 +62,7 @@ type DB struct {
 	retain    *retainer
 	wordBlock int64 // events per word-index block (words.go)
 	noTree    bool  // benchmarks only (export_test.go): append without the Merkle tree, to measure its cost
-	metrics   *Metrics
+	metrics   *storemetrics.Metrics
 }
 
 // NewDB returns a store for the database directory path; call Open next.
@@ -74,7 +75,7 @@ func NewDB(path string) *DB {
 		CheckpointInterval: time.Second,
 		RetentionInterval:  time.Hour,
 		path:               path,
-		metrics:            newMetrics(),
+		metrics:            storemetrics.New(),
 		wordBlock:          defaultWordBlock,
 	}
 }

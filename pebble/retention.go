@@ -58,7 +58,7 @@ func (db *DB) purgeOrg(ctx context.Context, org uint32) (int, error) {
 		total += n
 		if err != nil || n < purgeBatchSize {
 			if total > 0 {
-				db.metrics.purged.Add(float64(total))
+				db.metrics.Purged.Add(float64(total))
 				db.Logger.Info("retention purged events", "org", o.OrgRef.String(), "events", total, "before", time.UnixMilli(cutoff).UTC())
 			}
 			return total, err

@@ -163,7 +163,7 @@ func (db *DB) signCheckpoint(org uint32, size int64) error {
 	if err := db.db.Set(checkpointKey(org, size), cp.Note, pebble.Sync); err != nil {
 		return fmt.Errorf("store checkpoint: %w", err)
 	}
-	db.metrics.checkpoints.Inc()
+	db.metrics.Checkpoints.Inc()
 	return nil
 }
 

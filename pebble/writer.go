@@ -58,7 +58,7 @@ func (w *writer) close() { w.q.Close() }
 // commit writes a group of ops in one synced batch.
 func (w *writer) commit(group []*appendOp) ([]*auditlog.AppendResult, error) {
 	start := time.Now()
-	defer w.db.metrics.observeCommit(len(group), start)
+	defer w.db.metrics.ObserveCommit(len(group), start)
 	return w.write(group)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/internal/seal"
+	"github.com/auditlog/auditlog/internal/storemetrics"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -61,7 +62,7 @@ type DB struct {
 	signer   *signer
 	parts    *partitions
 	workers  *workers
-	metrics  *Metrics
+	metrics  *storemetrics.Metrics
 	closeMu  sync.Mutex
 	isClosed bool
 }
@@ -79,7 +80,7 @@ func NewDB(dsn string) *DB {
 		MaintenanceInterval: time.Hour,
 		PartitionsAhead:     2,
 		dsn:                 dsn,
-		metrics:             newMetrics(),
+		metrics:             storemetrics.New(),
 	}
 }
 

@@ -26,8 +26,8 @@ func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*audit
 	}
 	res, err := db.writer.submit(ctx, &appendOp{orgs: b.Orgs, events: b.Events, fresh: b.Fresh, leaves: b.Leaves})
 	if err == nil {
-		db.metrics.eventsAppended.Add(float64(res.Accepted))
-		db.metrics.eventsDuplicate.Add(float64(res.Duplicates))
+		db.metrics.EventsAppended.Add(float64(res.Accepted))
+		db.metrics.EventsDuplicate.Add(float64(res.Duplicates))
 	}
 	return res, err
 }

@@ -55,7 +55,7 @@ func (db *DB) PurgeExpired(ctx context.Context) (int64, error) {
 	}()
 	n, err := db.purge(ctx, conn, db.now())
 	if n > 0 {
-		db.metrics.purged.Add(float64(n))
+		db.metrics.Purged.Add(float64(n))
 		db.Logger.Info("retention deleted expired events", "events", n)
 	}
 	return n, err

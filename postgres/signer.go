@@ -214,6 +214,6 @@ func (s *signer) sign(ctx context.Context, orgs []int32, full, wait bool) (locke
 	if err != nil {
 		return false, 0, fmt.Errorf("sign checkpoints: %w", err)
 	}
-	db.metrics.checkpoints.Add(float64(n))
+	db.metrics.Checkpoints.Add(float64(n))
 	return locked, n, nil
 }

@@ -73,7 +73,7 @@ func (w *writer) commit(group []*appendOp) ([]*auditlog.AppendResult, error) {
 		}
 	}
 	cancel()
-	w.db.metrics.observeCommit(len(group), start)
+	w.db.metrics.ObserveCommit(len(group), start)
 	if err != nil {
 		w.db.Logger.Error("commit events failed", "err", err, "requests", len(group))
 		return nil, unavailable("commit events", err)
