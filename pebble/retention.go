@@ -135,19 +135,6 @@ func (db *DB) purgeRanges(org uint32, origin string, v interface {
 	return out, it.Error()
 }
 
-func covered(ranges []merkle.SeqRange, seq int64) bool {
-	i, _ := slices.BinarySearchFunc(ranges, seq, func(r merkle.SeqRange, s int64) int {
-		switch {
-		case r.Last < s:
-			return -1
-		case r.First > s:
-			return 1
-		}
-		return 0
-	})
-	return i < len(ranges) && ranges[i].First <= seq && seq <= ranges[i].Last
-}
-
 // retainer runs PurgeExpired every DB.RetentionInterval.
 type retainer struct {
 	db     *DB

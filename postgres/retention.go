@@ -264,14 +264,3 @@ func (db *DB) purgeRanges(ctx context.Context, org int32, origin string, v inter
 	sort.Slice(out, func(i, j int) bool { return out[i].First < out[j].First })
 	return out, nil
 }
-
-// covered reports whether seq is in one of the ordered ranges.
-func covered(ranges []merkle.SeqRange, seq int64) bool {
-	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].Last >= seq })
-	for ; i < len(ranges) && ranges[i].First <= seq; i++ {
-		if seq <= ranges[i].Last {
-			return true
-		}
-	}
-	return false
-}

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/jackc/pgx/v5"
-	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -69,101 +66,24 @@ func (db *DB) verifyOrg(ctx context.Context, org int32, ref auditlog.OrgRef, v n
 		return fail(-1, "%v", err)
 	}
 
-	// Recompute the tree leaf by leaf. Appending leaf n completes exactly the
-	// nodes whose stored hashes leaf n added (kept in its leaves row, in
-	// that order): each must be there and equal.
-	var (
-		stored   error
-		recorded []byte // the stored hashes of the leaf being appended
-	)
-	visit := func(id compact.NodeID, hash []byte) {
-		if stored != nil {
-			return
-		}
-		switch {
-		case len(recorded) < len(hash) && id.Level == 0:
-			stored = fail(int64(id.Index), "its stored leaf hash is missing")
-		case len(recorded) < len(hash):
-			stored = fail(-1, "stored tree hash at level %d, index %d is missing", id.Level, id.Index)
-		case !bytes.Equal(recorded[:len(hash)], hash) && id.Level == 0:
-			stored = fail(int64(id.Index), "its content differs from what was logged (the recomputed leaf hash does not match the stored one)")
-		case !bytes.Equal(recorded[:len(hash)], hash):
-			stored = fail(-1, "stored tree hash at level %d, index %d differs from the one recomputed from the events", id.Level, id.Index)
-		default:
-			recorded = recorded[len(hash):]
-		}
-	}
-	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
-	rng := rf.NewEmptyRange(0)
-	next := 0 // the next checkpoint to compare
+	a := merkle.NewLogAuditor(checkpoints, purges)
+	failed := func(p *merkle.AuditProblem) error { return fail(p.Sequence, "%s", p.Problem) }
 	for rec, err := range db.logRecords(ctx, org, ref, 0, math.MaxInt64) {
 		if err != nil {
-			return fail(int64(rng.End()), "%v", err)
+			return fail(a.Size(), "%v", err)
 		}
-		if rec.seq != int64(rng.End()) {
-			return fail(int64(rng.End()), "missing: the log jumps from event %d to %d", int64(rng.End())-1, rec.seq)
+		if p := a.Add(rec.seq, rec.Event, rec.hashes); p != nil {
+			return failed(p)
 		}
-		var leaf []byte
-		if e := rec.Event; e != nil {
-			if e.Erased() && !showsRedacted(e) {
-				// The leaf holds only the personal hash of an erased event: nothing commits to these values.
-				return fail(e.Sequence, "it is erased, yet its actor email, IP address or user agent reads other than %q", auditlog.Redacted)
-			}
-			h, err := e.LeafHash()
-			if err != nil {
-				return fail(e.Sequence, "%v", err)
-			}
-			leaf = h[:]
-		} else {
-			// Its content is gone; its stored leaf hash stands in, if retention signed its purge.
-			if !covered(purges, rec.seq) {
-				return fail(rec.seq, "missing: its event is gone and no signed purge note covers it")
-			}
-			if len(rec.hashes) < 32 {
-				return fail(rec.seq, "its stored leaf hash is missing")
-			}
-			leaf = rec.hashes[:32] // nothing to recompute it from: the event is gone
-			rep.Purged++
-		}
-		recorded = rec.hashes
-		if err := rng.Append(leaf, visit); err != nil {
-			return err
-		}
-		if stored != nil {
-			return stored
-		}
-		if len(recorded) != 0 {
-			return fail(rec.seq, "its leaves row holds %d bytes of tree hashes that its leaf did not add", len(recorded))
-		}
-		rep.Events++
-		if progress != nil && rep.Events%100_000 == 0 {
-			progress(rep.Events)
-		}
-		for next < len(checkpoints) && checkpoints[next].Size == int64(rng.End()) {
-			root, err := rng.GetRootHash(nil)
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(root, checkpoints[next].Root[:]) {
-				return fail(-1, "the tree of the first %d events does not match its signed checkpoint: an event before %d was changed, removed or added", checkpoints[next].Size, checkpoints[next].Size)
-			}
-			next++
+		if progress != nil && (rep.Events+a.Events)%100_000 == 0 {
+			progress(rep.Events + a.Events)
 		}
 	}
-	end := int64(rng.End())
-	if next < len(checkpoints) {
-		return fail(end, "missing: the signed checkpoint of size %d covers events the store no longer has", checkpoints[next].Size)
+	if p := a.End(); p != nil {
+		return failed(p)
 	}
-	// Events no checkpoint covers are not proven: a server signs them within
-	// a second, and on a clean shutdown, so they are left by a crash (start
-	// a server once to sign them) or were added, or their checkpoints removed, beside it.
-	signed := int64(0)
-	if len(checkpoints) > 0 {
-		signed = checkpoints[len(checkpoints)-1].Size
-	}
-	if end > signed {
-		return fail(signed, "events %d to %d are not covered by any signed checkpoint: if the server crashed, start it once to sign them; otherwise they or their checkpoints were tampered with", signed, end-1)
-	}
+	rep.Events += a.Events
+	rep.Purged += a.Purged
 	return db.verifyNoStrays(ctx, org, fail)
 }
 
@@ -226,11 +146,4 @@ func (db *DB) verifyNoOrphans(ctx context.Context) error {
 			Problem: fmt.Sprintf("the store holds %s of internal organization %d, which has no organization record: it was not audited", table, org)}
 	}
 	return nil
-}
-
-// showsRedacted reports whether an erased event shows nothing but "redacted"
-// (or, for an IP address or user agent it never had, "") in its personal fields.
-func showsRedacted(e *auditlog.Event) bool {
-	ok := func(v string) bool { return v == auditlog.Redacted || v == "" }
-	return e.Actor.Email == auditlog.Redacted && ok(e.IPAddress) && ok(e.UserAgent)
 }
