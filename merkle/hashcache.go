@@ -1,6 +1,11 @@
 package merkle
 
-import "golang.org/x/mod/sumdb/tlog"
+import (
+	"fmt"
+
+	"github.com/auditlog/auditlog"
+	"golang.org/x/mod/sumdb/tlog"
+)
 
 // HashCache is a tlog.HashReader that remembers the hashes it read or was
 // given, up to a bound, after which it starts over: consecutive proofs share
@@ -60,4 +65,23 @@ func (c *HashCache) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 		out[i] = c.m[idx]
 	}
 	return out, nil
+}
+
+// Prove remembers the stored hashes that leaf seq added (kept with it by the
+// store, leaf hash first) and returns its event, nil if retention purged it,
+// with its inclusion proof in the tree of size leaves.
+func (c *HashCache) Prove(size, seq int64, e *auditlog.Event, hashes []byte) (*auditlog.ProvenEvent, error) {
+	if len(hashes) < tlog.HashSize {
+		return nil, fmt.Errorf("event %d: its leaf hash is missing", seq)
+	}
+	c.Remember(seq, hashes)
+	p, err := tlog.ProveRecord(size, seq, c)
+	if err != nil {
+		return nil, fmt.Errorf("prove event %d in the tree of %d: %w", seq, size, err)
+	}
+	pe := &auditlog.ProvenEvent{Event: e, Sequence: seq, LeafHash: [32]byte(hashes[:tlog.HashSize]), Proof: make([][32]byte, len(p))}
+	for i := range p {
+		pe.Proof[i] = p[i]
+	}
+	return pe, nil
 }

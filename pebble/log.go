@@ -168,19 +168,10 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 				yield(nil, err)
 				return
 			}
-			r.Remember(rec.seq, rec.hashes)
-			p, err := tlog.ProveRecord(size, rec.seq, r)
+			pe, err := r.Prove(size, rec.seq, rec.Event, rec.hashes)
 			if err != nil {
-				yield(nil, fmt.Errorf("prove %s/%d: %w", ref, rec.seq, err))
+				yield(nil, fmt.Errorf("%s: %w", ref, err))
 				return
-			}
-			if len(rec.hashes) < tlog.HashSize {
-				yield(nil, fmt.Errorf("event %s/%d: its leaf hash is missing", ref, rec.seq))
-				return
-			}
-			pe := &auditlog.ProvenEvent{Event: rec.Event, Sequence: rec.seq, LeafHash: [32]byte(rec.hashes[:32]), Proof: make([][32]byte, len(p))}
-			for i := range p {
-				pe.Proof[i] = p[i]
 			}
 			if !yield(pe, nil) {
 				return
