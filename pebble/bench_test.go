@@ -2,33 +2,16 @@ package pebble_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/storetest"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
 )
-
-// benchEvent is a realistic ~320-byte event of one of orgs organizations.
-func benchEvent(rng *rand.Rand, orgs int, now time.Time) auditlog.Event {
-	actions := auditlog.Actions()
-	a := actions[rng.IntN(len(actions))]
-	return auditlog.Event{
-		Organization:   auditlog.OrgRef{Provider: "gh", Name: fmt.Sprintf("org-%04d", rng.IntN(orgs))},
-		Action:         a.Name,
-		Actor:          auditlog.Actor{Email: fmt.Sprintf("user%03d@example.com", rng.IntN(500)), Role: auditlog.RoleOrganizationAdmin},
-		Timestamp:      now.Add(-time.Duration(rng.IntN(3600000)) * time.Millisecond),
-		RepositoryName: fmt.Sprintf("repo-%02d", rng.IntN(40)),
-		EntityID:       fmt.Sprintf("ent-%d", rng.IntN(100000)),
-		Details:        json.RawMessage(fmt.Sprintf(`{"branch":"main","enabled":%v,"count":%d}`, rng.IntN(2) == 0, rng.IntN(1000))),
-		IPAddress:      fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), rng.IntN(256)),
-		UserAgent:      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
-	}
-}
 
 func openBenchDB(b *testing.B, orgs int) *pebble.DB {
 	b.Helper()
@@ -68,7 +51,7 @@ func benchAppendBatch(b *testing.B, noTree bool) {
 		b.StopTimer()
 		events := make([]auditlog.Event, batch)
 		for j := range events {
-			events[j] = benchEvent(rng, orgs, now)
+			events[j] = storetest.BenchEvent(rng, orgs, now)
 		}
 		b.StartTimer()
 		if _, err := db.AppendEvents(context.Background(), events); err != nil {
@@ -89,7 +72,7 @@ func BenchmarkAppendConcurrentSingle(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		rng := rand.New(rand.NewPCG(rand.Uint64(), 2))
 		for pb.Next() {
-			if _, err := db.AppendEvents(context.Background(), []auditlog.Event{benchEvent(rng, orgs, now)}); err != nil {
+			if _, err := db.AppendEvents(context.Background(), []auditlog.Event{storetest.BenchEvent(rng, orgs, now)}); err != nil {
 				b.Error(err)
 				return
 			}
@@ -106,7 +89,7 @@ func BenchmarkFindNewest100(b *testing.B) {
 	for i := 0; i < 200; i++ {
 		events := make([]auditlog.Event, 1000)
 		for j := range events {
-			events[j] = benchEvent(rng, 1, now)
+			events[j] = storetest.BenchEvent(rng, 1, now)
 		}
 		if _, err := db.AppendEvents(context.Background(), events); err != nil {
 			b.Fatal(err)
@@ -140,7 +123,7 @@ func BenchmarkVerify(b *testing.B) {
 	for i := 0; i < n/1000; i++ {
 		events := make([]auditlog.Event, 1000)
 		for j := range events {
-			events[j] = benchEvent(rng, 1, now)
+			events[j] = storetest.BenchEvent(rng, 1, now)
 			events[j].Timestamp = now.Add(time.Duration(i*1000+j-n) * time.Millisecond) // in order, as events mostly arrive
 		}
 		if _, err := db.AppendEvents(context.Background(), events); err != nil {

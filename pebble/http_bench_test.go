@@ -1,19 +1,9 @@
 package pebble_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
-	"math/rand/v2"
-	nethttp "net/http"
-	"sync"
 	"testing"
-	"time"
 
-	ahttp "github.com/auditlog/auditlog/http"
-	"github.com/auditlog/auditlog/merkle"
+	"github.com/auditlog/auditlog/internal/storetest"
 	"github.com/auditlog/auditlog/pebble"
 )
 
@@ -21,68 +11,10 @@ import (
 // organizations from 4 concurrent clients to a real HTTP server on loopback,
 // with the Merkle tree and without it: what the tree costs a host.
 func BenchmarkIngestHTTP(b *testing.B) {
-	b.Run("tree", func(b *testing.B) { benchIngestHTTP(b, false) })
-	b.Run("notree", func(b *testing.B) { benchIngestHTTP(b, true) })
-}
-
-func benchIngestHTTP(b *testing.B, noTree bool) {
-	const orgs, batch, clients = 1000, 1000, 4
-	db := openBenchDB(b, orgs)
-	if noTree {
+	b.Run("tree", func(b *testing.B) { storetest.BenchIngestHTTP(b, openBenchDB(b, storetest.BenchOrgs)) })
+	b.Run("notree", func(b *testing.B) {
+		db := openBenchDB(b, storetest.BenchOrgs)
 		pebble.WithoutTree(db)
-	}
-	skey, _, _ := merkle.GenerateKey("bench")
-	key, _ := merkle.ParseKey(skey)
-	srv := ahttp.NewServer()
-	srv.Addr, srv.AdminToken, srv.CursorKey = "127.0.0.1:0", "bench-admin-token-0123456789", key.DeriveSecret("cursors")
-	srv.Events, srv.Directory, srv.Tokens, srv.Log, srv.LogKey = db, db, db, db, key.VKey
-	srv.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := srv.Open(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = srv.Close(b.Context()) })
-
-	// Bodies are prepared before the clock starts.
-	rng := rand.New(rand.NewPCG(1, 1))
-	now := time.Now()
-	bodies := make([][]byte, b.N)
-	for i := range bodies {
-		events := make([]json.RawMessage, batch)
-		for j := range events {
-			e := benchEvent(rng, orgs, now)
-			events[j], _ = json.Marshal(e)
-		}
-		bodies[i], _ = json.Marshal(events)
-	}
-	client := &nethttp.Client{Transport: &nethttp.Transport{MaxIdleConnsPerHost: clients}}
-	next := make(chan []byte, len(bodies))
-	for _, body := range bodies {
-		next <- body
-	}
-	close(next)
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for body := range next {
-				req, _ := nethttp.NewRequest("POST", srv.URL()+"/api/v1/events", bytes.NewReader(body))
-				req.Header.Set("Authorization", "Bearer bench-admin-token-0123456789")
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Error(fmt.Sprint("status ", resp.StatusCode))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+		storetest.BenchIngestHTTP(b, db)
+	})
 }

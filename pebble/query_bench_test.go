@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/storetest"
 	"github.com/auditlog/auditlog/pebble"
 	"github.com/auditlog/auditlog/query"
 )
@@ -100,7 +101,7 @@ func openQueryBenchDB(b *testing.B, n int) (*pebble.DB, time.Time) {
 		batch := make([]auditlog.Event, min(1000, n-i))
 		for j := range batch {
 			k := i + j
-			e := benchEvent(rng, 1, end)
+			e := storetest.BenchEvent(rng, 1, end)
 			e.Organization = ref
 			e.Timestamp = start.Add(time.Duration(k) * step)
 			e.Action = actions[rng.IntN(len(actions))].Name

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -14,27 +13,10 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/internal/pgtest"
+	"github.com/auditlog/auditlog/internal/storetest"
 	"github.com/auditlog/auditlog/postgres"
 	"github.com/jackc/pgx/v5"
 )
-
-// benchEvent is a realistic ~320-byte event of one of orgs organizations
-// (the same as the embedded store's benchmarks).
-func benchEvent(rng *rand.Rand, orgs int, now time.Time) auditlog.Event {
-	actions := auditlog.Actions()
-	a := actions[rng.IntN(len(actions))]
-	return auditlog.Event{
-		Organization:   auditlog.OrgRef{Provider: "gh", Name: fmt.Sprintf("org-%04d", rng.IntN(orgs))},
-		Action:         a.Name,
-		Actor:          auditlog.Actor{Email: fmt.Sprintf("user%03d@example.com", rng.IntN(500)), Role: auditlog.RoleOrganizationAdmin},
-		Timestamp:      now.Add(-time.Duration(rng.IntN(3600000)) * time.Millisecond),
-		RepositoryName: fmt.Sprintf("repo-%02d", rng.IntN(40)),
-		EntityID:       fmt.Sprintf("ent-%d", rng.IntN(100000)),
-		Details:        json.RawMessage(fmt.Sprintf(`{"branch":"main","enabled":%v,"count":%d}`, rng.IntN(2) == 0, rng.IntN(1000))),
-		IPAddress:      fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), rng.IntN(256)),
-		UserAgent:      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
-	}
-}
 
 func openBenchDB(b *testing.B, orgs int) *postgres.DB {
 	b.Helper()
@@ -81,7 +63,7 @@ func benchAppend(b *testing.B, clients int, raw bool) {
 	for i := range batches {
 		batches[i] = make([]auditlog.Event, batch)
 		for j := range batches[i] {
-			batches[i][j] = benchEvent(rng, orgs, now)
+			batches[i][j] = storetest.BenchEvent(rng, orgs, now)
 		}
 	}
 	var (
