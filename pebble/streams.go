@@ -30,17 +30,7 @@ type streamRecord struct {
 	Sealed    []byte    `json:"sealed"` // sealedSecrets, sealed
 }
 
-// sealedSecrets is the plaintext of streamRecord.Sealed.
-type sealedSecrets struct {
-	URL    string `json:"url"`
-	Secret []byte `json:"secret,omitempty"`
-}
-
 var errNoStream = auditlog.Errorf(auditlog.ENOTFOUND, "stream not found")
-
-func streamSealContext(ref auditlog.OrgRef, id string) []byte {
-	return []byte("auditlog stream secrets v1\x00" + ref.Provider + "\x00" + ref.Name + "\x00" + id)
-}
 
 // CreateStream registers a stream, starting at the organization's next sequence.
 func (db *DB) CreateStream(ctx context.Context, s *auditlog.Stream, secrets auditlog.StreamSecrets) (*auditlog.Stream, error) {
@@ -74,12 +64,12 @@ func (db *DB) CreateStream(ctx context.Context, s *auditlog.Stream, secrets audi
 	out.ID = auditlog.NewID(8)
 	out.CreatedAt = db.now()
 	out.StreamStatus = auditlog.StreamStatus{State: auditlog.StreamActive, Cursor: size, LastDeliveredSequence: -1}
-	plain, err := json.Marshal(sealedSecrets{URL: secrets.URL, Secret: secrets.Secret})
+	sealed, err := db.StreamKey.SealStream(s.Org, out.ID, secrets)
 	if err != nil {
 		return nil, err
 	}
 	rec := streamRecord{ID: out.ID, Type: out.Type, URL: out.URL, Subject: out.Subject, Query: out.Query, CreatedAt: out.CreatedAt,
-		Sealed: db.StreamKey.Seal(plain, streamSealContext(s.Org, out.ID))}
+		Sealed: sealed}
 	b := db.db.NewBatch()
 	defer b.Close()
 	if err := setJSON(b, streamKey(org, out.ID), &rec); err != nil {
@@ -168,15 +158,7 @@ func (db *DB) StreamSecrets(ctx context.Context, ref auditlog.OrgRef, id string)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := db.StreamKey.Open(rec.Sealed, streamSealContext(ref, id))
-	if err != nil {
-		return nil, fmt.Errorf("stream %s/%s: %w", ref, id, err)
-	}
-	var s sealedSecrets
-	if err := json.Unmarshal(plain, &s); err != nil {
-		return nil, fmt.Errorf("stream %s/%s: sealed secrets: %w", ref, id, err)
-	}
-	return &auditlog.StreamSecrets{URL: s.URL, Secret: s.Secret}, nil
+	return db.StreamKey.OpenStream(ref, id, rec.Sealed)
 }
 
 // SetStreamStatus records a stream's delivery status. It is written without

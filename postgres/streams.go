@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -16,16 +15,6 @@ import (
 var _ auditlog.StreamStore = (*DB)(nil)
 
 var errNoStream = auditlog.Errorf(auditlog.ENOTFOUND, "stream not found")
-
-// sealedSecrets is the plaintext of a stream's sealed column.
-type sealedSecrets struct {
-	URL    string `json:"url"`
-	Secret []byte `json:"secret,omitempty"`
-}
-
-func streamSealContext(ref auditlog.OrgRef, id string) []byte {
-	return []byte("auditlog stream secrets v1\x00" + ref.Provider + "\x00" + ref.Name + "\x00" + id)
-}
 
 const streamColumns = `s.id, s.type, s.url, s.subject, s.q, s.created_at, s.state, s.cursor, s.last_delivered, s.last_error, s.last_success_at, s.failing_since, o.provider, o.name`
 
@@ -60,11 +49,10 @@ func (db *DB) CreateStream(ctx context.Context, s *auditlog.Stream, secrets audi
 	out := *s
 	out.ID = auditlog.NewID(8)
 	out.CreatedAt = db.now()
-	plain, err := json.Marshal(sealedSecrets{URL: secrets.URL, Secret: secrets.Secret})
+	sealed, err := db.StreamKey.SealStream(s.Org, out.ID, secrets)
 	if err != nil {
 		return nil, err
 	}
-	sealed := db.StreamKey.Seal(plain, streamSealContext(s.Org, out.ID))
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		// The organization's row serializes stream creation (the limit) without touching appends.
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE`, org); err != nil {
@@ -174,15 +162,7 @@ func (db *DB) StreamSecrets(ctx context.Context, ref auditlog.OrgRef, id string)
 	} else if err != nil {
 		return nil, fmt.Errorf("stream secrets: %w", err)
 	}
-	plain, err := db.StreamKey.Open(sealed, streamSealContext(ref, id))
-	if err != nil {
-		return nil, fmt.Errorf("stream %s/%s: %w", ref, id, err)
-	}
-	var s sealedSecrets
-	if err := json.Unmarshal(plain, &s); err != nil {
-		return nil, fmt.Errorf("stream %s/%s: sealed secrets: %w", ref, id, err)
-	}
-	return &auditlog.StreamSecrets{URL: s.URL, Secret: s.Secret}, nil
+	return db.StreamKey.OpenStream(ref, id, sealed)
 }
 
 // SetStreamStatus records a stream's delivery status.
