@@ -17,7 +17,6 @@ import (
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // DB is the embedded store. It implements auditlog.DirectoryService,
@@ -85,7 +84,7 @@ func (db *DB) Open() error {
 	opts := &pebble.Options{
 		Logger:             pebbleLogger{db.Logger.With("component", "pebble")},
 		FormatMajorVersion: pebble.FormatNewest,
-		FS:                 noRecycleFS{vfs.Default},
+		Cleaner:            deleteCleaner{}, // no recycled WAL keeps erased values (erase.go)
 		ReadOnly:           db.ReadOnly,
 		MemTableSize:       16 << 20, // measured best of 4, 16 and 64 MiB (docs/adr/0001)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // EraseUser removes a person's personal data: in every organization, the
@@ -52,7 +51,7 @@ func (db *DB) EraseUser(ctx context.Context, email string) (int, error) {
 		[2][]byte{{prefixMember}, {prefixMember + 1}},
 		[2][]byte{{prefixToken}, {prefixToken + 1}},
 	)
-	// Flush the memtable (its WAL is then deleted: see noRecycleFS) and
+	// Flush the memtable (its WAL is then deleted: see deleteCleaner) and
 	// rewrite every table that held the old values.
 	if err := db.db.Flush(); err != nil {
 		return total, fmt.Errorf("erase: flush: %w", err)
@@ -136,14 +135,16 @@ func (db *DB) forgetUser(email string) error {
 	return b.Commit(pebble.Sync)
 }
 
-// noRecycleFS is the default file system except that Pebble may not recycle
-// an obsolete write-ahead log by writing over it: the old log is deleted and
-// a new one created, so that erased values do not linger in a recycled file.
-type noRecycleFS struct{ vfs.FS }
-
-func (fs noRecycleFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
-	if err := fs.Remove(oldname); err != nil {
-		return nil, err
-	}
-	return fs.Create(newname, category)
+// deleteCleaner deletes Pebble's obsolete files, as its default cleaner
+// does, and tells Pebble not to keep obsolete write-ahead logs for reuse: a
+// recycled log keeps its old contents on disk, erased values included, until
+// it happens to be written over. (Pebble turns recycling off for a cleaner
+// that needs the files' contents; that marker is an unexported method of
+// ArchiveCleaner, promoted here from the embedded keepLogs. Clean is
+// DeleteCleaner's: it is the shallower.)
+type deleteCleaner struct {
+	pebble.DeleteCleaner
+	keepLogs
 }
+
+type keepLogs struct{ pebble.ArchiveCleaner }
