@@ -3,7 +3,6 @@ package pebble_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,8 +13,6 @@ import (
 	"github.com/auditlog/auditlog/internal/storetest"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 func wantCode(tb testing.TB, what string, err error, code string) {
@@ -162,6 +159,9 @@ func mustFindInFiles(tb testing.TB, dir string, s string) []string {
 	return found
 }
 
+// TestLog_EraseUser: what the shared log contract (TestLog) cannot see:
+// after an erasure the values are in no file of the database, and the store
+// audit still passes.
 func TestLog_EraseUser(t *testing.T) {
 	ctx := context.Background()
 	key := MustNewKey(t)
@@ -171,8 +171,7 @@ func TestLog_EraseUser(t *testing.T) {
 		storetest.MustCreateOrg(t, db, ref, auditlog.PlanBusiness)
 		storetest.MustPutMember(t, db, ref, "bob@acme.example", auditlog.RoleOrganizationAdmin, true)
 	}
-	tok, err := db.CreateToken(ctx, "bob@acme.example", nil)
-	if err != nil {
+	if _, err := db.CreateToken(ctx, "bob@acme.example", nil); err != nil { // its record holds his email too
 		t.Fatal(err)
 	}
 	const bob, bobIP, bobUA = "bob@acme.example", "198.51.100.77", "BobBrowser/7.7"
@@ -193,11 +192,6 @@ func TestLog_EraseUser(t *testing.T) {
 	if err := db.SignCheckpoints(ctx); err != nil {
 		t.Fatal(err)
 	}
-	before := map[auditlog.OrgRef][]auditlog.Event{acme: storetest.MustLogEvents(t, db, acme), beta: storetest.MustLogEvents(t, db, beta)}
-	notes := map[auditlog.OrgRef][]byte{}
-	for ref := range before {
-		notes[ref], _, _ = db.LatestCheckpoint(ctx, ref)
-	}
 	for _, s := range []string{bob, bobIP, bobUA} {
 		if len(mustFindInFiles(t, dir, s)) == 0 {
 			t.Fatalf("%q is in no file before the erasure: the test would prove nothing", s)
@@ -210,70 +204,6 @@ func TestLog_EraseUser(t *testing.T) {
 	}
 	if n != 6 {
 		t.Errorf("erased %d events, want 6", n)
-	}
-
-	for ref, old := range before {
-		events := storetest.MustLogEvents(t, db, ref)
-		note, _, err := db.LatestCheckpoint(ctx, ref)
-		if err != nil || !bytes.Equal(note, notes[ref]) {
-			t.Errorf("%s: the erasure changed the latest checkpoint: %v", ref, err)
-		}
-		cp := storetest.MustOpenNote(t, key, ref, note)
-		if got := storetest.MTH(storetest.MustLeaves(t, events)); got != cp.Root {
-			t.Errorf("%s: the erased events no longer rebuild the signed tree", ref)
-		}
-		for i, e := range events {
-			wasBob := old[i].Actor.Email == bob
-			if wasBob {
-				wantIP, wantUA := auditlog.Redacted, auditlog.Redacted
-				if old[i].IPAddress == "" {
-					wantIP, wantUA = "", ""
-				}
-				if !e.Erased() || e.Actor.Email != auditlog.Redacted || e.IPAddress != wantIP || e.UserAgent != wantUA || e.Salt != nil {
-					t.Errorf("%s/%d after erasure: %+v", ref, i, e)
-				}
-			} else if e.Erased() || e.Actor.Email != old[i].Actor.Email || !bytes.Equal(e.Salt, old[i].Salt) {
-				t.Errorf("%s/%d, not his, changed: %+v", ref, i, e)
-			}
-			// Everything else is as it was.
-			e.Actor.Email, e.IPAddress, e.UserAgent, e.Salt, e.PersonalHash = old[i].Actor.Email, old[i].IPAddress, old[i].UserAgent, old[i].Salt, nil
-			if fmt.Sprint(e) != fmt.Sprint(old[i]) {
-				t.Errorf("%s/%d: the erasure changed more than the personal fields:\n%+v\n%+v", ref, i, e, old[i])
-			}
-			p, err := db.ProveInclusion(ctx, ref, int64(i), 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			leaf, err := events[i].LeafHash()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(i), uint64(cp.Size), leaf[:], p.Proof, cp.Root[:]); err != nil {
-				t.Errorf("%s/%d: the erased event's proof: %v", ref, i, err)
-			}
-		}
-	}
-	// His memberships and tokens are gone too.
-	for _, ref := range []auditlog.OrgRef{acme, beta} {
-		_, err := db.FindMember(ctx, ref, bob)
-		wantCode(t, "member after erasure", err, auditlog.ENOTFOUND)
-	}
-	if ms, err := db.Memberships(ctx, bob); err != nil || len(ms) != 0 {
-		t.Errorf("memberships after erasure: %v, %v", ms, err)
-	}
-	if _, err := db.Authenticate(ctx, tok.Secret); err == nil {
-		t.Error("his token still authenticates")
-	}
-
-	// Again, or someone unknown: nothing to do.
-	if n, err := db.EraseUser(ctx, bob); err != nil || n != 0 {
-		t.Errorf("second erasure: %d, %v", n, err)
-	}
-	if n, err := db.EraseUser(ctx, "nobody@acme.example"); err != nil || n != 0 {
-		t.Errorf("erasure of an unknown user: %d, %v", n, err)
-	}
-	if _, err := db.EraseUser(ctx, "not an email"); err == nil {
-		t.Error("erasure of an invalid email succeeded")
 	}
 
 	if err := db.Close(); err != nil {
