@@ -31,8 +31,8 @@ func NewSalt() []byte {
 // while the salt keeps the values from being guessed from the hash.
 func PersonalHash(salt []byte, email, ip, userAgent string) [32]byte {
 	const domain = "auditlog personal v1\x00"
-	b := make([]byte, 0, len(domain)+len(salt)+12+len(email)+len(ip)+len(userAgent))
-	b = append(b, domain...)
+	var buf [256]byte // on the stack, unless the values are longer
+	b := append(buf[:0], domain...)
 	b = append(b, salt...)
 	b = appendLeafString(b, email)
 	b = appendLeafString(b, ip)
@@ -89,7 +89,8 @@ func (e *Event) AppendLeaf(b []byte, personal [32]byte) []byte {
 	b = appendLeafString(b, e.RepositoryName)
 	b = appendLeafString(b, e.EntityID)
 	b = appendLeafString(b, e.Description)
-	b = appendLeafString(b, string(e.Details))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Details))) // a string, as appendLeafString writes it
+	b = append(b, e.Details...)
 	return append(b, personal[:]...)
 }
 
@@ -99,8 +100,8 @@ func (e *Event) LeafHash() ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, err
 	}
-	b := make([]byte, 1, 256+len(e.Details)+len(e.Description)) // b[0] = 0x00, the RFC 6962 leaf prefix
-	b = e.AppendLeaf(b, personal)
+	var buf [512]byte                               // on the stack, unless the event is larger
+	b := e.AppendLeaf(append(buf[:0], 0), personal) // 0x00, the RFC 6962 leaf prefix
 	return sha256.Sum256(b), nil
 }
 

@@ -12,8 +12,6 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog"
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -54,12 +52,7 @@ func AppendPurgedLine(b []byte, seq int64, leaf [32]byte, p [][32]byte) []byte {
 	b = append(b, `,"leafHash":`...)
 	b = appendBase64(b, leaf[:])
 	b = append(b, `},"proof":[`...)
-	for i, h := range p {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendBase64(b, h[:])
-	}
+	b = appendProofText(b, p)
 	return append(b, "]}\n"...)
 }
 
@@ -80,12 +73,7 @@ func AppendBundleLine(b []byte, e *auditlog.Event, p [][32]byte) []byte {
 	b = append(b, `{"event":`...)
 	b = e.AppendJSON(b)
 	b = append(b, `,"proof":[`...)
-	for i, h := range p {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendBase64(b, h[:])
-	}
+	b = appendProofText(b, p)
 	b = append(b, ']')
 	if e.Erased() {
 		b = append(b, `,"personalHash":`...)
@@ -133,7 +121,10 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 		return nil, fmt.Errorf("bundle header: %w", err)
 	}
 	rep := &BundleReport{Origin: cp.Origin, TreeSize: cp.Size, Complete: hdr.Complete}
-	suffix := ""
+	paths := newInclusionPaths(cp.Size, cp.Root)
+	var l bundleLine
+	var org auditlog.OrgRef // the organization of the lines so far, checked against the origin
+	orgChecked := false
 	prev := int64(-1)
 	for n := 2; ; n++ {
 		line, err := readLine(br)
@@ -142,45 +133,35 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 		} else if err != nil {
 			return rep, fmt.Errorf("line %d: %w", n, err)
 		}
-		l, err := parseBundleLine(line)
-		if err != nil {
+		if err := parseBundleLine(line, &l); err != nil {
 			return rep, fmt.Errorf("line %d: not an event line: %v", n, err)
 		}
-		if p := l.Purged; p != nil {
-			at := fmt.Sprintf("line %d (purged event %d)", n, p.Sequence)
-			switch {
-			case p.Sequence <= prev:
-				return rep, fmt.Errorf("%s: out of order: sequence %d after %d", at, p.Sequence, prev)
-			case hdr.Complete && prev >= 0 && p.Sequence != prev+1:
-				return rep, fmt.Errorf("%s: gap: events %d to %d are missing from a complete bundle", at, prev+1, p.Sequence-1)
-			case p.Sequence >= cp.Size:
-				return rep, fmt.Errorf("%s: sequence %d is beyond the checkpoint's %d events", at, p.Sequence, cp.Size)
+		if l.purged {
+			at := fmt.Sprintf("line %d (purged event %d)", n, l.sequence)
+			if err := inOrder(l.sequence, prev, cp.Size, hdr.Complete); err != nil {
+				return rep, fmt.Errorf("%s: %w", at, err)
 			}
-			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.Sequence), uint64(cp.Size), p.LeafHash, l.Proof, cp.Root[:]); err != nil {
+			if err := paths.verify(uint64(l.sequence), l.leafHash, l.proof); err != nil {
 				return rep, fmt.Errorf("%s: its leaf is not in the signed log", at)
 			}
-			prev = p.Sequence
+			prev = l.sequence
 			rep.Purged++
 			continue
 		}
-		e := l.Event
-		e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
+		e := &l.event
 		at := func(format string, args ...any) error {
 			return fmt.Errorf("line %d (event %d): %s", n, e.Sequence, fmt.Sprintf(format, args...))
 		}
-		if want := "/" + e.Organization.Provider + "/" + e.Organization.Name; suffix != want {
-			if !strings.HasSuffix(cp.Origin, want) {
+		if !orgChecked || e.Organization != org {
+			if !originNames(cp.Origin, e.Organization) {
 				return rep, at("organization %s is not the checkpoint's log %q", e.Organization, cp.Origin)
 			}
-			suffix = want
+			// e's strings share the line's memory; org outlives it.
+			org = auditlog.OrgRef{Provider: strings.Clone(e.Organization.Provider), Name: strings.Clone(e.Organization.Name)}
+			orgChecked = true
 		}
-		switch {
-		case e.Sequence <= prev:
-			return rep, at("out of order: sequence %d after %d", e.Sequence, prev)
-		case hdr.Complete && prev >= 0 && e.Sequence != prev+1:
-			return rep, at("gap: events %d to %d are missing from a complete bundle", prev+1, e.Sequence-1)
-		case e.Sequence >= cp.Size:
-			return rep, at("sequence %d is beyond the checkpoint's %d events", e.Sequence, cp.Size)
+		if err := inOrder(e.Sequence, prev, cp.Size, hdr.Complete); err != nil {
+			return rep, at("%v", err)
 		}
 		if err := checkPersonal(e); err != nil {
 			return rep, at("%v", err)
@@ -189,7 +170,7 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 		if err != nil {
 			return rep, at("%v", err)
 		}
-		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.Sequence), uint64(cp.Size), leaf[:], l.Proof, cp.Root[:]); err != nil {
+		if err := paths.verify(uint64(e.Sequence), leaf, l.proof); err != nil {
 			return rep, at("does not match the signed log: its content or its proof was altered")
 		}
 		prev = e.Sequence
@@ -205,6 +186,25 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 		return rep, fmt.Errorf("incomplete: the bundle holds no events but the checkpoint has %d", cp.Size)
 	}
 	return rep, nil
+}
+
+// inOrder checks that sequence seq may follow prev in a bundle of a
+// checkpoint of size events: ascending, and in a complete bundle without a gap.
+func inOrder(seq, prev, size int64, complete bool) error {
+	switch {
+	case seq <= prev:
+		return fmt.Errorf("out of order: sequence %d after %d", seq, prev)
+	case complete && prev >= 0 && seq != prev+1:
+		return fmt.Errorf("gap: events %d to %d are missing from a complete bundle", prev+1, seq-1)
+	case seq >= size:
+		return fmt.Errorf("sequence %d is beyond the checkpoint's %d events", seq, size)
+	}
+	return nil
+}
+
+// originNames reports whether a checkpoint's origin names the organization's log.
+func originNames(origin string, ref auditlog.OrgRef) bool {
+	return strings.HasSuffix(origin, "/"+ref.Provider+"/"+ref.Name)
 }
 
 // checkPersonal holds a line to one of its two forms: a salt that commits

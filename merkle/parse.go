@@ -6,102 +6,142 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
+	"unsafe"
 
 	"github.com/auditlog/auditlog"
 )
 
-// parseBundleLine reads one event line of a bundle. Lines exactly as
-// AppendBundleLine writes them take a fast path that reads the fields in
-// their fixed order; any other valid JSON line is read with encoding/json.
-// Both give the same result for the same line.
-func parseBundleLine(line []byte) (*BundleLine, error) {
-	if l, ok := fastBundleLine(line); ok {
-		return l, nil
+// bundleLine is one parsed line of a bundle: an event, or a purged event's
+// sequence and leaf hash, with the text of its inclusion proof. A verifier
+// reuses one for every line. Read by the fast path, the event's strings
+// share the memory of the line: a bundleLine holds only until the next line
+// is read.
+type bundleLine struct {
+	event    auditlog.Event
+	purged   bool
+	sequence int64    // a purged event's
+	leafHash [32]byte // a purged event's
+	// proof is the text between the proof's brackets, `"<base64>",...`.
+	proof []byte
+	// salt and personalHash back event.Salt or event.PersonalHash.
+	salt         [32]byte
+	personalHash [32]byte
+}
+
+// parseBundleLine reads one event line of a bundle into l. Lines laid out
+// as AppendBundleLine writes them, without escapes, take a fast path that
+// reads the fields in their fixed order (see scanner); any other line is
+// read with encoding/json and must be exactly what AppendBundleLine writes.
+func parseBundleLine(line []byte, l *bundleLine) error {
+	if fastBundleLine(line, l) {
+		return nil
 	}
-	var l struct {
+	var j struct {
 		Event        *eventJSON   `json:"event"`
 		Purged       *PurgedEvent `json:"purged"`
 		Proof        [][]byte     `json:"proof"`
 		Salt         []byte       `json:"salt"`
 		PersonalHash []byte       `json:"personalHash"`
 	}
-	if err := json.Unmarshal(line, &l); err != nil {
-		return nil, err
+	if err := json.Unmarshal(line, &j); err != nil {
+		return err
 	}
-	proof := make([][32]byte, len(l.Proof))
-	for i, p := range l.Proof {
+	proof := make([][32]byte, len(j.Proof))
+	for i, p := range j.Proof {
 		if len(p) != 32 {
-			return nil, errors.New("a proof hash is not 32 bytes")
+			return errors.New("a proof hash is not 32 bytes")
 		}
 		proof[i] = [32]byte(p)
 	}
+	l.proof = appendProofText(l.proof[:0], proof)
 	canonical := func(want []byte) bool { return bytes.Equal(want, append(bytes.TrimRight(line, "\n"), '\n')) }
-	if p := l.Purged; p != nil && l.Event == nil {
+	if p := j.Purged; p != nil && j.Event == nil {
 		if len(p.LeafHash) != 32 || !canonical(AppendPurgedLine(nil, p.Sequence, [32]byte(p.LeafHash), proof)) {
-			return nil, errors.New("not a canonical purged-event line")
+			return errors.New("not a canonical purged-event line")
 		}
-		return &BundleLine{Purged: p, Proof: l.Proof}, nil
+		l.purged, l.sequence, l.leafHash = true, p.Sequence, [32]byte(p.LeafHash)
+		return nil
 	}
-	if l.Event == nil || l.Purged != nil {
-		return nil, errors.New("a line holds either an event or a purged event")
+	if j.Event == nil || j.Purged != nil {
+		return errors.New("a line holds either an event or a purged event")
 	}
-	e := auditlog.Event(*l.Event)
+	e := auditlog.Event(*j.Event)
 	if string(e.Details) == "{}" {
 		e.Details = nil
 	}
-	bl := &BundleLine{Event: &e, Proof: l.Proof, Salt: l.Salt, PersonalHash: l.PersonalHash}
 	// JSON can be read more than one way (key case, duplicate keys, unknown
 	// fields, other spellings of the same value). Only the canonical line,
 	// the one the server writes, is accepted, so that what any JSON reader
 	// shows is what was verified.
-	e.Salt, e.PersonalHash = l.Salt, l.PersonalHash
+	e.Salt, e.PersonalHash = j.Salt, j.PersonalHash
 	if !canonical(AppendBundleLine(nil, &e, proof)) {
-		return nil, errors.New("the line is not in the canonical form the server writes (field order, spelling or extra fields differ)")
+		return errors.New("the line is not in the canonical form the server writes (field order, spelling or extra fields differ)")
 	}
-	return bl, nil
+	l.purged, l.event = false, e
+	return nil
+}
+
+// appendProofText appends the text AppendBundleLine writes between a proof's brackets.
+func appendProofText(b []byte, p [][32]byte) []byte {
+	for i, h := range p {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendBase64(b, h[:])
+	}
+	return b
 }
 
 // eventJSON is auditlog.Event without its JSON methods.
 type eventJSON auditlog.Event
 
 // scanner reads the fixed layout of AppendBundleLine; any surprise sets bad.
-// It works on one string holding the line, so that the event's strings share
-// its memory.
+//
+// It reads a string's bytes as its value, which is right when the string
+// has no escapes: a line with a backslash anywhere is left to
+// encoding/json. It does not insist on the writer's other spellings (a raw
+// control character or U+2028, invalid UTF-8): such a value reads the same
+// in any JSON reader that accepts it, and its bytes must still be the ones
+// the leaf committed, which the server had made valid UTF-8.
+//
+// The strings it returns share the line's memory (unsafeString): a verifier
+// reads, hashes and drops them before it reads the next line into the same
+// buffer, so that millions of lines are verified without copying each one.
 type scanner struct {
-	b   string
+	b   []byte
 	bad bool
 }
 
 func (s *scanner) lit(l string) {
-	if s.bad || !strings.HasPrefix(s.b, l) {
+	if s.bad || len(s.b) < len(l) || string(s.b[:len(l)]) != l {
 		s.bad = true
 		return
 	}
 	s.b = s.b[len(l):]
 }
 
-// str reads a JSON string without escapes (a string with any falls back to encoding/json).
+// str reads a JSON string without escapes.
 func (s *scanner) str() string {
-	if s.bad || len(s.b) == 0 || s.b[0] != '"' {
+	b := s.b
+	if s.bad || len(b) == 0 || b[0] != '"' {
 		s.bad = true
 		return ""
 	}
-	for i := 1; i < len(s.b); i++ {
-		switch c := s.b[i]; {
-		case c == '"':
-			v := s.b[1:i]
-			s.b = s.b[i+1:]
-			return v
-		case c == '\\' || c < 0x20:
-			s.bad = true
-			return ""
-		}
+	i := bytes.IndexByte(b[1:], '"')
+	if i < 0 {
+		s.bad = true
+		return ""
 	}
-	s.bad = true
-	return ""
+	s.b = b[i+2:]
+	return unsafeString(b[1 : i+1])
+}
+
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // int reads a non-negative integer in canonical form (no sign, no leading zero).
@@ -110,7 +150,7 @@ func (s *scanner) int() int64 {
 	for i < len(s.b) && s.b[i] >= '0' && s.b[i] <= '9' {
 		i++
 	}
-	n, err := strconv.ParseInt(s.b[:i], 10, 64)
+	n, err := strconv.ParseInt(unsafeString(s.b[:i]), 10, 64)
 	if s.bad || err != nil || i > 1 && s.b[0] == '0' {
 		s.bad = true
 		return 0
@@ -153,17 +193,18 @@ func (s *scanner) time() time.Time {
 }
 
 // object reads a JSON object verbatim (the details), skipping over strings.
-func (s *scanner) object() string {
+// It leaves the object's validity to the leaf: the verifier compares these
+// bytes with those the server committed, which were valid JSON, so a line
+// whose details are not is rejected there.
+func (s *scanner) object() []byte {
 	if s.bad || len(s.b) == 0 || s.b[0] != '{' {
 		s.bad = true
-		return ""
+		return nil
 	}
 	depth, inStr := 0, false
 	for i := 0; i < len(s.b); i++ {
 		c := s.b[i]
 		switch {
-		case inStr && c == '\\':
-			i++
 		case c == '"':
 			inStr = !inStr
 		case inStr:
@@ -174,67 +215,48 @@ func (s *scanner) object() string {
 			if depth == 0 {
 				v := s.b[:i+1]
 				s.b = s.b[i+1:]
-				if !json.Valid([]byte(v)) {
-					s.bad = true
-				}
 				return v
 			}
 		}
 	}
 	s.bad = true
-	return ""
+	return nil
 }
 
-// hashes reads the elements of a JSON array of base64 SHA-256 hashes, up to
-// the closing bracket, into one backing array.
-func (s *scanner) hashes() [][]byte {
-	end := strings.IndexByte(s.b, ']')
-	if s.bad || end < 0 {
+// until returns the text up to the next c, which it leaves unread.
+func (s *scanner) until(c byte) []byte {
+	i := bytes.IndexByte(s.b, c)
+	if s.bad || i < 0 {
 		s.bad = true
 		return nil
 	}
-	n := (end + 1) / 47 // "<44 characters>",
-	buf := make([]byte, 32*n)
-	out := make([][]byte, 0, n)
-	for len(s.b) > 0 && s.b[0] != ']' && !s.bad {
-		if len(out) > 0 {
-			s.lit(",")
-		}
-		v := s.str()
-		if s.bad || len(out) == n || base64.StdEncoding.DecodedLen(len(v)) != 33 {
-			s.bad = true
-			return nil
-		}
-		h := buf[32*len(out) : 32*len(out)+32 : 32*len(out)+32]
-		var tmp [33]byte
-		if k, err := base64.StdEncoding.Strict().Decode(tmp[:], []byte(v)); err != nil || k != 32 {
-			s.bad = true
-			return nil
-		}
-		copy(h, tmp[:32])
-		out = append(out, h)
-	}
-	return out
+	v := s.b[:i]
+	s.b = s.b[i:]
+	return v
 }
 
-func (s *scanner) base64() []byte {
+// base64 reads a base64 string into dst, which must be large enough.
+func (s *scanner) base64(dst []byte) []byte {
 	v := s.str()
-	if s.bad {
+	if s.bad || base64.StdEncoding.DecodedLen(len(v)) > len(dst) {
+		s.bad = true
 		return nil
 	}
-	b, err := base64.StdEncoding.Strict().DecodeString(v)
+	n, err := strictBase64.Decode(dst, unsafe.Slice(unsafe.StringData(v), len(v)))
 	if err != nil {
 		s.bad = true
 	}
-	return b
+	return dst[:n]
 }
 
-func fastBundleLine(line []byte) (*BundleLine, bool) {
-	if !utf8.Valid(line) {
-		return nil, false
+func fastBundleLine(line []byte, l *bundleLine) bool {
+	if bytes.IndexByte(line, '\\') >= 0 {
+		return false
 	}
-	s := &scanner{b: string(bytes.TrimRight(line, "\n"))}
-	e := &auditlog.Event{}
+	s := &scanner{b: bytes.TrimRight(line, "\n")}
+	l.purged = false
+	e := &l.event
+	*e = auditlog.Event{}
 	s.lit(`{"event":{"organization":{"provider":`)
 	e.Organization.Provider = s.str()
 	s.lit(`,"name":`)
@@ -247,7 +269,7 @@ func fastBundleLine(line []byte) (*BundleLine, bool) {
 	e.Action = s.str()
 	s.lit(`,"actor":{"email":`)
 	e.Actor.Email = s.str()
-	if strings.HasPrefix(s.b, `,"role":`) {
+	if bytes.HasPrefix(s.b, []byte(`,"role":`)) {
 		s.lit(`,"role":`)
 		e.Actor.Role = s.str()
 	}
@@ -266,28 +288,24 @@ func fastBundleLine(line []byte) (*BundleLine, bool) {
 	s.lit(`,"description":`)
 	e.Description = s.str()
 	s.lit(`,"details":`)
-	if d := s.object(); d != "{}" {
-		e.Details = []byte(d)
+	if d := s.object(); string(d) != "{}" {
+		e.Details = d
 	}
 	s.lit(`,"ipAddress":`)
 	e.IPAddress = s.str()
 	s.lit(`,"userAgent":`)
 	e.UserAgent = s.str()
 	s.lit(`},"proof":[`)
-	l := &BundleLine{Event: e}
-	l.Proof = s.hashes()
+	l.proof = s.until(']')
 	s.lit("]")
 	switch {
-	case strings.HasPrefix(s.b, `,"salt":`):
+	case bytes.HasPrefix(s.b, []byte(`,"salt":`)):
 		s.lit(`,"salt":`)
-		l.Salt = s.base64()
-	case strings.HasPrefix(s.b, `,"personalHash":`):
+		e.Salt = s.base64(l.salt[:])
+	case bytes.HasPrefix(s.b, []byte(`,"personalHash":`)):
 		s.lit(`,"personalHash":`)
-		l.PersonalHash = s.base64()
+		e.PersonalHash = s.base64(l.personalHash[:])
 	}
 	s.lit("}")
-	if s.bad || len(strings.TrimSpace(s.b)) != 0 {
-		return nil, false
-	}
-	return l, true
+	return !s.bad && len(s.b) == 0
 }
