@@ -181,15 +181,38 @@ func (s *scanner) time() time.Time {
 	}
 	year, month, day := num(0, 4), num(5, 7), num(8, 10)
 	hour, min, sec, ms := num(11, 13), num(14, 16), num(17, 19), num(20, 23)
-	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59 {
+	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59 {
 		s.bad = true // leave odd values to encoding/json, which rejects them too
 		return time.Time{}
 	}
-	t := time.Date(year, time.Month(month), day, hour, min, sec, ms*1e6, time.UTC)
-	if t.Day() != day {
-		s.bad = true // e.g. February 30
+	// As time.Date(…, time.UTC) would give, in a fraction of its time.
+	return time.UnixMilli(civilDays(year, month, day)*86_400_000 + int64(((hour*60+min)*60+sec)*1000+ms)).UTC()
+}
+
+// daysIn returns the number of days of a month (1 to 12) of the proleptic Gregorian calendar.
+func daysIn(year, month int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
 	}
-	return t
+	return 30 + (month+month/8)%2 // 31 in January, March, May, July, August, October, December
+}
+
+// civilDays returns the number of days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar (year 0 to 9999), by Howard Hinnant's
+// days_from_civil: years start in March, so that leap days come last, and
+// repeat every 400 years (146,097 days).
+func civilDays(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := (year+400)/400 - 1 // floor(year / 400) for year ≥ -1
+	yoe := year - era*400
+	doy := (153*((month+9)%12)+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146_097 + int64(doe) - 719_468
 }
 
 // object reads a JSON object verbatim (the details), skipping over strings.
