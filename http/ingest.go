@@ -56,9 +56,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, s.Logger, err)
 		return
 	}
-	release, ok := s.acquireIngest()
-	if !ok {
-		Error(w, r, s.Logger, errIngestBusy)
+	release, aerr := s.admission.acquire(r.Context())
+	if aerr != nil {
+		if r.Context().Err() == nil {
+			Error(w, r, s.Logger, aerr)
+		} // else the client is gone: nobody reads an answer
 		return
 	}
 	defer release()

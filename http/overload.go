@@ -1,20 +1,123 @@
 package http
 
-import "github.com/auditlog/auditlog"
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"time"
 
-var errIngestBusy = auditlog.Errorf(auditlog.EUNAVAILABLE, "the server is ingesting as much as it can: send the batch again after Retry-After")
+	"github.com/auditlog/auditlog"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
-// acquireIngest takes one of the MaxInflightIngest ingest slots without
-// waiting: past capacity a batch is refused at once rather than queued, so
-// that memory stays bounded by the slots times the largest batch.
-func (s *Server) acquireIngest() (release func(), ok bool) {
-	if s.ingestSlots == nil {
-		return func() {}, true
+// The ingest admission control's defaults (see admission).
+var (
+	// DefaultMaxInflightIngest is two batches per CPU, at least 4: enough to
+	// keep the CPUs decoding while the writer syncs a group, and to fill the
+	// writer's group commits (measured in cmd/auditlog/load_test.go).
+	DefaultMaxInflightIngest = max(4, 2*runtime.GOMAXPROCS(0))
+	// DefaultMaxQueuedIngest is how many more requests may wait for a slot.
+	DefaultMaxQueuedIngest = 4 * DefaultMaxInflightIngest
+)
+
+// DefaultIngestQueueWait is how long a request waits for a slot: an ordinary
+// burst is absorbed; a sustained overload is refused quickly.
+const DefaultIngestQueueWait = 250 * time.Millisecond
+
+var (
+	errIngestBusy      = auditlog.Errorf(auditlog.EUNAVAILABLE, "the server is ingesting as much as it can: send the batch again after Retry-After")
+	errIngestQueueFull = auditlog.Errorf(auditlog.EUNAVAILABLE, "too many ingest requests are waiting: send the batch again after Retry-After")
+)
+
+// admission is the ingest admission control: at most slots batches are
+// decoded and stored at once; past that a request waits, at most wait and
+// with at most queue others, for a free slot, and is otherwise refused with
+// 503 and Retry-After. A waiting request has not read its body yet, so
+// memory is bounded by the slots times the largest batch (MaxBatchBytes).
+type admission struct {
+	slots   chan struct{}
+	queue   int64
+	wait    time.Duration
+	waiting atomic.Int64
+
+	inflightGauge prometheus.Gauge
+	waitingGauge  prometheus.Gauge
+	refused       *prometheus.CounterVec
+	waited        prometheus.Histogram
+}
+
+// newAdmission returns the admission control of slots batches at once, or
+// nil (no bound) when slots is 0, and registers its metrics in reg.
+func newAdmission(slots, queue int, wait time.Duration, reg prometheus.Registerer) *admission {
+	if slots <= 0 {
+		return nil
+	}
+	a := &admission{
+		slots: make(chan struct{}, slots),
+		queue: int64(queue),
+		wait:  wait,
+		inflightGauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "auditlog_ingest_inflight", Help: "Ingest requests being decoded and stored now.",
+		}),
+		waitingGauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "auditlog_ingest_waiting", Help: "Ingest requests waiting for a free ingest slot.",
+		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auditlog_ingest_refused_total", Help: "Ingest requests refused with 503 by the admission control, by reason: timeout (no slot freed in time), queue_full (too many waiting).",
+		}, []string{"reason"}),
+		waited: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "auditlog_ingest_admission_wait_seconds", Help: "Time ingest requests waited for a free slot, admitted or not.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+		}),
+	}
+	reg.MustRegister(a.inflightGauge, a.waitingGauge, a.refused, a.waited)
+	return a
+}
+
+// acquire takes an ingest slot, waiting for one as configured; release
+// gives it back. A nil admission admits everything.
+func (a *admission) acquire(ctx context.Context) (release func(), err error) {
+	if a == nil {
+		return func() {}, nil
 	}
 	select {
-	case s.ingestSlots <- struct{}{}:
-		return func() { <-s.ingestSlots }, true
+	case a.slots <- struct{}{}:
+		return a.admitted(), nil
 	default:
-		return nil, false
+	}
+	if a.wait <= 0 {
+		a.refused.WithLabelValues("timeout").Inc()
+		return nil, errIngestBusy
+	}
+	if a.waiting.Add(1) > a.queue {
+		a.waiting.Add(-1)
+		a.refused.WithLabelValues("queue_full").Inc()
+		return nil, errIngestQueueFull
+	}
+	a.waitingGauge.Inc()
+	start := time.Now()
+	t := time.NewTimer(a.wait)
+	defer func() {
+		t.Stop()
+		a.waiting.Add(-1)
+		a.waitingGauge.Dec()
+		a.waited.Observe(time.Since(start).Seconds())
+	}()
+	select {
+	case a.slots <- struct{}{}:
+		return a.admitted(), nil
+	case <-t.C:
+		a.refused.WithLabelValues("timeout").Inc()
+		return nil, errIngestBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (a *admission) admitted() func() {
+	a.inflightGauge.Inc()
+	return func() {
+		a.inflightGauge.Dec()
+		<-a.slots
 	}
 }

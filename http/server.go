@@ -45,16 +45,20 @@ type Server struct {
 	// (for rate limits and the IP address of the server's own events); none by default.
 	TrustedProxies []netip.Prefix
 	// MaxInflightIngest bounds the ingest requests decoded and stored at
-	// once; past it ingest answers 503 with Retry-After. 0 means no bound.
+	// once (0: no bound). Past it a request waits up to IngestQueueWait, with
+	// at most MaxQueuedIngest others, for a free slot, and is otherwise
+	// answered 503 with Retry-After. NewServer sets the defaults.
 	MaxInflightIngest int
+	MaxQueuedIngest   int
+	IngestQueueWait   time.Duration
 
-	ingestSlots chan struct{}
-	ln          net.Listener
-	srv         *http.Server
-	metrics     *metrics
-	adminSum    [32]byte
-	stopping    atomic.Bool
-	limiters    rateLimiters
+	admission *admission
+	ln        net.Listener
+	srv       *http.Server
+	metrics   *metrics
+	adminSum  [32]byte
+	stopping  atomic.Bool
+	limiters  rateLimiters
 }
 
 // NewServer returns a server with defaults; set its services, then Open it.
@@ -64,6 +68,10 @@ func NewServer() *Server {
 		Logger:   slog.Default(),
 		Registry: prometheus.NewRegistry(),
 		Now:      time.Now,
+
+		MaxInflightIngest: DefaultMaxInflightIngest,
+		MaxQueuedIngest:   DefaultMaxQueuedIngest,
+		IngestQueueWait:   DefaultIngestQueueWait,
 	}
 }
 
@@ -78,9 +86,7 @@ func (s *Server) Open() error {
 	s.adminSum = sha256.Sum256([]byte(s.AdminToken))
 	s.metrics = newMetrics(s.Registry)
 	s.limiters = newRateLimiters(s.RateLimits)
-	if s.MaxInflightIngest > 0 {
-		s.ingestSlots = make(chan struct{}, s.MaxInflightIngest)
-	}
+	s.admission = newAdmission(s.MaxInflightIngest, s.MaxQueuedIngest, s.IngestQueueWait, s.Registry)
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return err

@@ -34,8 +34,12 @@ type Config struct {
 	RateLimitReads  ahttp.Rate     // GET and HEAD requests per client IP and per token
 	RateLimitWrites ahttp.Rate     // other requests per client IP and per token
 	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For names the client
-	// MaxInflightIngest bounds concurrent ingest requests; more get 503 with Retry-After. 0: no bound.
+	// MaxInflightIngest bounds the ingest requests decoded and stored at once
+	// (0: no bound); past it a request waits up to IngestQueueWait, with at
+	// most MaxQueuedIngest others, and is otherwise answered 503 with Retry-After.
 	MaxInflightIngest int
+	MaxQueuedIngest   int
+	IngestQueueWait   time.Duration
 
 	// StreamKeyFile holds the key that encrypts stream secrets (32 bytes, hex
 	// or base64); default a key derived from the checkpoint signing key.
@@ -59,6 +63,10 @@ func DefaultConfig() Config {
 		RateLimitWrites: ahttp.DefaultWriteRate,
 		StreamRetryBase: stream.DefaultRetryBase,
 		StreamRetryMax:  stream.DefaultRetryMax,
+
+		MaxInflightIngest: ahttp.DefaultMaxInflightIngest,
+		MaxQueuedIngest:   ahttp.DefaultMaxQueuedIngest,
+		IngestQueueWait:   ahttp.DefaultIngestQueueWait,
 	}
 }
 
@@ -96,6 +104,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInflightIngest < 0 {
 		errs = append(errs, errors.New("--max-inflight-ingest must not be negative"))
+	}
+	if c.MaxQueuedIngest < 0 {
+		errs = append(errs, errors.New("--max-queued-ingest must not be negative"))
+	}
+	if c.IngestQueueWait < 0 {
+		errs = append(errs, errors.New("--ingest-queue-wait must not be negative"))
 	}
 	if c.StreamRetryBase <= 0 || c.StreamRetryMax < c.StreamRetryBase {
 		errs = append(errs, errors.New("--stream-retry-base must be positive and at most --stream-retry-max"))

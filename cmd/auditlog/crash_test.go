@@ -234,6 +234,7 @@ type crashServer struct {
 	addr string
 	cmd  *exec.Cmd
 	log  *os.File
+	args []string // more serve flags
 }
 
 func (s *crashServer) URL() string { return "http://" + s.addr }
@@ -259,6 +260,7 @@ func (s *crashServer) Start() {
 	}
 	s.cmd = exec.Command(s.bin, "serve", "--data", filepath.Join(s.dir), "--addr", s.addr, "--log-level", "warn",
 		"--checkpoint-interval", "100ms", "--retention-interval", "0", "--rate-limit-reads", "off", "--rate-limit-writes", "off")
+	s.cmd.Args = append(s.cmd.Args, s.args...)
 	s.cmd.Env = append(os.Environ(), "AUDITLOG_ADMIN_TOKEN="+testAdminToken)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

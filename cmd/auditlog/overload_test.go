@@ -17,10 +17,13 @@ import (
 )
 
 // TestIngestOverload floods a server whose ingest admits one batch at a
-// time: the others are answered 503 with Retry-After at once, and once the
-// clients have sent them again, every acknowledged event is stored exactly once.
+// time, with two more waiting at most 5ms: the others are answered 503 with
+// Retry-After, and once the clients have sent them again, every acknowledged
+// event is stored exactly once. The refusals show in the metrics.
 func TestIngestOverload(t *testing.T) {
-	s := MustRunService(t, func(c *Config) { c.MaxInflightIngest = 1 })
+	s := MustRunService(t, func(c *Config) {
+		c.MaxInflightIngest, c.MaxQueuedIngest, c.IngestQueueWait = 1, 2, 5*time.Millisecond
+	})
 	s.MustCreateOrg("gh", "acme", "business")
 	tok := s.MustMemberToken("gh", "acme", "ana@acme.example", "organizationAdmin", false)
 
@@ -108,6 +111,12 @@ func TestIngestOverload(t *testing.T) {
 	}
 	if got, want := len(seen), clients*batches*size; n != want || got != want {
 		t.Fatalf("%d events acknowledged, %d stored, want %d", n, got, want)
+	}
+	metrics := string(s.MustDo(http.StatusOK, "GET", "/metrics", nil))
+	for _, m := range []string{`auditlog_ingest_refused_total{reason="queue_full"}`, `auditlog_ingest_refused_total{reason="timeout"}`, "auditlog_ingest_inflight 0", "auditlog_ingest_waiting 0"} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("/metrics has no %s", m)
+		}
 	}
 	t.Logf("%d batches refused with 503 and sent again", refused.Load())
 }

@@ -59,7 +59,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "AUDITLOG_SHUTDOWN_TIMEOUT", "how long to wait for in-flight requests on SIGINT/SIGTERM")
 	f.Var((*rateFlag)(&cfg.RateLimitReads), "rate-limit-reads", "AUDITLOG_RATE_LIMIT_READS", "GET requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
 	f.Var((*rateFlag)(&cfg.RateLimitWrites), "rate-limit-writes", "AUDITLOG_RATE_LIMIT_WRITES", "other requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
-	f.Int(&cfg.MaxInflightIngest, "max-inflight-ingest", "AUDITLOG_MAX_INFLIGHT_INGEST", "ingest requests decoded and stored at once; more are answered 503 with Retry-After (0: no bound)")
+	f.Int(&cfg.MaxInflightIngest, "max-inflight-ingest", "AUDITLOG_MAX_INFLIGHT_INGEST", "ingest requests decoded and stored at once; more wait for a slot, then are answered 503 with Retry-After (0: no bound)")
+	f.Int(&cfg.MaxQueuedIngest, "max-queued-ingest", "AUDITLOG_MAX_QUEUED_INGEST", "ingest requests that may wait for a slot; more are answered 503 at once")
+	f.Duration(&cfg.IngestQueueWait, "ingest-queue-wait", "AUDITLOG_INGEST_QUEUE_WAIT", "how long an ingest request waits for a slot before 503 (0: no wait)")
 	f.Var((*prefixesFlag)(&cfg.TrustedProxies), "trusted-proxies", "AUDITLOG_TRUSTED_PROXIES", "comma-separated CIDR prefixes of proxies whose X-Forwarded-For names the client (default none)")
 	f.String(&cfg.StreamKeyFile, "stream-key-file", "AUDITLOG_STREAM_KEY_FILE", "key that encrypts stream secrets at rest: 32 bytes as hex or base64 (default derived from the signing key)")
 	f.Duration(&cfg.StreamRetryBase, "stream-retry-base", "AUDITLOG_STREAM_RETRY_BASE", "wait before the first retry of a failed stream delivery; it doubles each try")
@@ -190,6 +192,8 @@ func (s *Service) Open(ctx context.Context) error {
 	h.RateLimits = ahttp.RateLimits{Reads: cfg.RateLimitReads, Writes: cfg.RateLimitWrites}
 	h.TrustedProxies = cfg.TrustedProxies
 	h.MaxInflightIngest = cfg.MaxInflightIngest
+	h.MaxQueuedIngest = cfg.MaxQueuedIngest
+	h.IngestQueueWait = cfg.IngestQueueWait
 	if err := h.Open(); err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
