@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,9 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditlog/auditlog/internal/bench"
 )
 
 // BenchmarkExportRSS starts the real binary on a fresh store, ingests
@@ -116,18 +116,9 @@ func BenchmarkExportRSS(b *testing.B) {
 
 // peakRSS reads a process's peak resident set size (VmHWM) in MB.
 func peakRSS(tb testing.TB, pid int) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	_, hwm, err := bench.Memory(pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	tb.Fatal("no VmHWM")
-	return 0
+	return float64(hwm) / (1 << 20)
 }

@@ -31,6 +31,8 @@ Client commands, which talk to a running server (AUDITLOG_SERVER, AUDITLOG_TOKEN
   member    show, add, change or remove a member (admin token)
   import    import an organization's history from Codacy (admin token)
 
+  bench     load a real server (started, or --url) and measure it, with baselines
+
 Run "auditlog <command> --help" for a command's flags. Every flag can also be
 set by the AUDITLOG_* environment variable named in its help.
 `
@@ -74,6 +76,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMember(ctx, rest, stdout, stderr)
 	case "import":
 		return describe(runImport(ctx, rest, stdout, stderr))
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr)

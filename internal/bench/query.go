@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// queries reads pages of 100 events of the big organization, one request
+// after another: the newest page cfg.Queries times, then a search for a rare
+// word and one for an action a tenth as many times each.
+func (r *run) queries(ctx context.Context) error {
+	org := r.orgs[0]
+	for _, q := range []struct{ name, q string }{
+		{"newest-100", ""},
+		{"search-word", WordRare},
+		{"search-action", "action:organizations.gatepolicies.setcodacydefault"},
+	} {
+		n := r.cfg.Queries
+		if q.q != "" {
+			n = max(n/10, 20)
+		}
+		params := url.Values{"limit": {"100"}}
+		if q.q != "" {
+			params.Set("q", q.q)
+		}
+		target := r.srv.URL + "/api/v1/organizations/" + org.Provider + "/" + url.PathEscape(org.Name) + "/events?" + params.Encode()
+		lat := make([]time.Duration, 0, n)
+		for range n {
+			t0 := time.Now()
+			if err := r.get(ctx, target); err != nil {
+				return err
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		res := QueryResult{Name: q.name, Q: q.q, Org: org.String(), Latency: summarize(lat)}
+		r.rep.Queries = append(r.rep.Queries, res)
+		r.cfg.progress("query %s: %d, p50 %.2f ms, p99 %.2f ms", q.name, n, res.Latency.P50, res.Latency.P99)
+	}
+	return nil
+}
+
+// get reads a page as the reader, in full.
+func (r *run) get(ctx context.Context, target string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", target, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("api-token", r.reader)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", target, describe(resp.StatusCode, body, err))
+	}
+	return nil
+}
+
+// describe is an answer that went wrong, for an error message.
+func describe(status int, body []byte, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%d %.300s", status, body)
+}
