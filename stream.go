@@ -42,7 +42,8 @@ type Stream struct {
 }
 
 // StreamStatus is where a stream's delivery stands. Only the delivery
-// worker changes it, through StreamStore.SetStreamStatus.
+// worker of the server holding the stream's lease changes it, through
+// StreamStore.SetStreamStatus.
 type StreamStatus struct {
 	State string `json:"state"`
 	// Cursor is the next sequence to consider: every event before it was
@@ -84,12 +85,30 @@ type StreamStore interface {
 	AllStreams(ctx context.Context) ([]*Stream, error)
 	// StreamSecrets decrypts a stream's URL and secret.
 	StreamSecrets(ctx context.Context, ref OrgRef, id string) (*StreamSecrets, error)
-	// SetStreamStatus durably records a stream's delivery status; it is an
-	// ENOTFOUND error once the stream is deleted.
-	SetStreamStatus(ctx context.Context, ref OrgRef, id string, st StreamStatus) error
+	// ClaimStreams returns the streams this server is to deliver now, each
+	// with the fencing token of its lease. Where several servers share the
+	// store, each stream is leased to one of them at a time: ClaimStreams
+	// renews the leases this server holds and takes those that are free or
+	// expired (a server that stops calling it loses its streams to the
+	// others). A single-process store always holds every stream.
+	ClaimStreams(ctx context.Context) ([]StreamLease, error)
+	// SetStreamStatus durably records a stream's delivery status, under the
+	// lease whose token ClaimStreams gave. It is an ENOTFOUND error once the
+	// stream is deleted, and an ECONFLICT error, changing nothing, once
+	// another server has taken the stream over: a server that lost its lease
+	// can neither move the cursor back nor overwrite the new holder's status.
+	SetStreamStatus(ctx context.Context, ref OrgRef, id string, token int64, st StreamStatus) error
 	// EventsFrom yields the organization's retained events with sequences
 	// from from on, ascending, at most limit of them (0: no limit).
 	EventsFrom(ctx context.Context, ref OrgRef, from int64, limit int) iter.Seq2[*Event, error]
+}
+
+// StreamLease is a server's right to deliver one stream: the stream as
+// stored when the lease was claimed or renewed, and the lease's fencing
+// token, which grows each time the stream passes to another server.
+type StreamLease struct {
+	*Stream
+	Token int64
 }
 
 // Deliverer sends a batch of events, in order, to a stream of one type. It

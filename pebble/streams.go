@@ -122,6 +122,20 @@ func (db *DB) AllStreams(ctx context.Context) ([]*auditlog.Stream, error) {
 	return out, err
 }
 
+// ClaimStreams returns every stream: the embedded store belongs to one
+// process, which always holds the lease of each of its streams (token 0).
+func (db *DB) ClaimStreams(ctx context.Context) ([]auditlog.StreamLease, error) {
+	list, err := db.AllStreams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]auditlog.StreamLease, len(list))
+	for i, s := range list {
+		out[i] = auditlog.StreamLease{Stream: s}
+	}
+	return out, nil
+}
+
 // FindStream returns one stream.
 func (db *DB) FindStream(ctx context.Context, ref auditlog.OrgRef, id string) (*auditlog.Stream, error) {
 	org, rec, err := db.findStream(ref, id)
@@ -164,7 +178,8 @@ func (db *DB) StreamSecrets(ctx context.Context, ref auditlog.OrgRef, id string)
 // SetStreamStatus records a stream's delivery status. It is written without
 // waiting for the disk: a crash may lose the last advances of a cursor, and
 // then those events are delivered again (at least once), never skipped.
-func (db *DB) SetStreamStatus(ctx context.Context, ref auditlog.OrgRef, id string, st auditlog.StreamStatus) error {
+// There is one process, hence one lease holder: the token is not checked.
+func (db *DB) SetStreamStatus(ctx context.Context, ref auditlog.OrgRef, id string, _ int64, st auditlog.StreamStatus) error {
 	db.streamMu.Lock()
 	defer db.streamMu.Unlock()
 	org, _, err := db.findStream(ref, id)

@@ -46,19 +46,28 @@ type DB struct {
 	MaxConns int32
 	// StreamKey seals the URLs and secrets of streams; without one no stream can be created.
 	StreamKey *seal.Key
-	// Committed, if set, is called after each commit of this process with
-	// every organization whose log grew and its new size. It must not block.
+	// Committed, if set, is called with every organization whose log grew
+	// and its new size: at once after each commit of this server, and on
+	// notification (LISTEN/NOTIFY, see notify.go) after the commits of the
+	// other servers on the database. It must not block.
 	Committed func(ref auditlog.OrgRef, size int64)
+	// StreamLeaseTTL is how long a stream's lease lasts unless its holder
+	// renews it (ClaimStreams): how long the streams of a server that died
+	// wait for another to take them over.
+	StreamLeaseTTL time.Duration
 	// ReadOnly opens the store for reading only (auditlog verify): no
 	// migrations, no writer, no background workers.
 	ReadOnly bool
 
-	dsn  string
-	pool *pgxpool.Pool
+	dsn     string
+	pool    *pgxpool.Pool
+	holder  string // this server's name in stream leases and commit notifications
+	channel string // the schema's commit notification channel
 
 	orgIDs sync.Map // auditlog.OrgRef -> int32: organization ids, which never change
 
 	writer   *writer
+	notifier *notifier
 	signer   *signer
 	parts    *partitions
 	workers  *workers
@@ -79,7 +88,9 @@ func NewDB(dsn string) *DB {
 		RetentionInterval:   time.Hour,
 		MaintenanceInterval: time.Hour,
 		PartitionsAhead:     2,
+		StreamLeaseTTL:      DefaultStreamLeaseTTL,
 		dsn:                 dsn,
+		holder:              newHolderID(),
 		metrics:             storemetrics.New(),
 	}
 }
@@ -122,6 +133,13 @@ func (db *DB) Open(ctx context.Context) error {
 		pool.Close()
 		return err
 	}
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return fmt.Errorf("postgres: read the schema: %w", err)
+	}
+	db.channel = commitChannel(schema)
+	db.notifier = newNotifier(db)
 	db.signer = newSigner(db)
 	db.writer = newWriter(db)
 	db.workers = startWorkers(db)
@@ -129,7 +147,8 @@ func (db *DB) Open(ctx context.Context) error {
 }
 
 // Close stops the writer after it has committed what it accepted, signs the
-// checkpoints the last commits need, and closes the pool.
+// checkpoints the last commits need, releases the stream leases (stop the
+// stream worker first), and closes the pool.
 func (db *DB) Close() error {
 	db.closeMu.Lock()
 	if db.isClosed {
@@ -150,6 +169,13 @@ func (db *DB) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err = db.signer.signAll(ctx); err != nil {
 			db.Logger.Error("signing final checkpoints failed", "err", err)
+		}
+		cancel()
+	}
+	if db.pool != nil && !db.ReadOnly {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := db.releaseStreams(ctx); err != nil {
+			db.Logger.Warn("releasing the stream leases failed: other servers take the streams over when the leases expire", "err", err)
 		}
 		cancel()
 	}

@@ -18,10 +18,11 @@ var errNoStream = auditlog.Errorf(auditlog.ENOTFOUND, "stream not found")
 
 const streamColumns = `s.id, s.type, s.url, s.subject, s.q, s.created_at, s.state, s.cursor, s.last_delivered, s.last_error, s.last_success_at, s.failing_since, o.provider, o.name`
 
-func scanStream(row pgx.Row) (*auditlog.Stream, error) {
+// scanStream reads the streamColumns of row, then any more columns into more.
+func scanStream(row pgx.Row, more ...any) (*auditlog.Stream, error) {
 	var s auditlog.Stream
-	if err := row.Scan(&s.ID, &s.Type, &s.URL, &s.Subject, &s.Query, &s.CreatedAt, &s.State, &s.Cursor, &s.LastDeliveredSequence,
-		&s.LastError, &s.LastSuccessAt, &s.FailingSince, &s.Org.Provider, &s.Org.Name); err != nil {
+	if err := row.Scan(append([]any{&s.ID, &s.Type, &s.URL, &s.Subject, &s.Query, &s.CreatedAt, &s.State, &s.Cursor, &s.LastDeliveredSequence,
+		&s.LastError, &s.LastSuccessAt, &s.FailingSince, &s.Org.Provider, &s.Org.Name}, more...)...); err != nil {
 		return nil, err
 	}
 	s.CreatedAt = s.CreatedAt.UTC()
@@ -163,23 +164,6 @@ func (db *DB) StreamSecrets(ctx context.Context, ref auditlog.OrgRef, id string)
 		return nil, fmt.Errorf("stream secrets: %w", err)
 	}
 	return db.StreamKey.OpenStream(ref, id, sealed)
-}
-
-// SetStreamStatus records a stream's delivery status.
-func (db *DB) SetStreamStatus(ctx context.Context, ref auditlog.OrgRef, id string, st auditlog.StreamStatus) error {
-	org, err := db.orgID(ctx, ref)
-	if err != nil {
-		return err
-	}
-	tag, err := db.pool.Exec(ctx, `UPDATE streams SET state = $3, cursor = $4, last_delivered = $5, last_error = $6, last_success_at = $7, failing_since = $8
-		WHERE org_id = $1 AND id = $2`, org, id, st.State, st.Cursor, st.LastDeliveredSequence, st.LastError, st.LastSuccessAt, st.FailingSince)
-	if err != nil {
-		return fmt.Errorf("set stream status: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return errNoStream
-	}
-	return nil
 }
 
 // EventsFrom yields the organization's retained events from sequence from

@@ -7,7 +7,8 @@ import (
 )
 
 // workers are the store's background goroutines: the checkpoint signer, the
-// maintenance loop (partitions ahead, indexes of past months) and retention.
+// maintenance loop (partitions ahead, indexes of past months), retention,
+// and the commit notifier and listener.
 // Stopping cancels their context and waits for them.
 type workers struct {
 	cancel context.CancelFunc
@@ -23,6 +24,10 @@ func startWorkers(db *DB) *workers {
 			defer w.wg.Done()
 			f(ctx)
 		}()
+	}
+	run(db.notifier.run)
+	if db.Committed != nil {
+		run(db.listen)
 	}
 	if db.SigningKey != nil && db.CheckpointInterval > 0 {
 		run(db.signer.run)

@@ -181,8 +181,9 @@ func (w *writer) write(ctx context.Context, group []*appendOp) ([]*auditlog.Appe
 		}
 		w.db.signer.grew(grown...)
 	}
-	if w.db.Committed != nil {
-		for org := range changed {
+	for org := range changed {
+		w.db.notifier.grew(refs[org], heads[org].size)
+		if w.db.Committed != nil {
 			w.db.Committed(refs[org], heads[org].size)
 		}
 	}

@@ -10,6 +10,7 @@ type metrics struct {
 	delivered *prometheus.CounterVec
 	failures  *prometheus.CounterVec
 	seconds   *prometheus.HistogramVec
+	held      prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -24,6 +25,9 @@ func newMetrics() *metrics {
 			Name: "auditlog_stream_delivery_seconds", Help: "Time of one stream delivery (one batch).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
 		}, []string{"type"}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "auditlog_streams_held", Help: "Streams this server delivers: those whose lease it holds (every stream on the embedded store).",
+		}),
 	}
 }
 
@@ -37,5 +41,5 @@ func (m *metrics) observe(typ string, n int, start time.Time, err error) {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.delivered, m.failures, m.seconds}
+	return []prometheus.Collector{m.delivered, m.failures, m.seconds, m.held}
 }

@@ -15,10 +15,11 @@ import (
 // the cursor moves past the non-matching ones in steps of at most this many.
 const maxScan = 10_000
 
-// runner delivers one stream. Only its goroutine touches st.
+// runner delivers one stream under one lease. Only its goroutine touches s.
 type runner struct {
 	w      *Worker
 	s      auditlog.Stream
+	token  int64 // the lease's fencing token
 	q      *auditlog.Query
 	wake   chan struct{}
 	ctx    context.Context
@@ -30,8 +31,8 @@ type runner struct {
 	warned   bool // the long outage was logged
 }
 
-func (w *Worker) newRunner(s *auditlog.Stream) *runner {
-	r := &runner{w: w, s: *s, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func (w *Worker) newRunner(l auditlog.StreamLease) *runner {
+	r := &runner{w: w, s: *l.Stream, token: l.Token, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(w.ctx)
 	return r
 }
@@ -40,6 +41,16 @@ func (r *runner) poke() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// ended reports whether the runner's goroutine has returned.
+func (r *runner) ended() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -54,7 +65,7 @@ func (r *runner) run() {
 	defer poll.Stop()
 	for {
 		wait, err := r.deliverPending()
-		if errors.Is(err, errGone) || r.ctx.Err() != nil {
+		if errors.Is(err, errGone) || errors.Is(err, errLost) || r.ctx.Err() != nil {
 			return
 		}
 		if wait > 0 {
@@ -77,8 +88,13 @@ func (r *runner) run() {
 	}
 }
 
-// errGone ends a runner whose stream was deleted.
-var errGone = errors.New("the stream was deleted")
+// errGone ends a runner whose stream was deleted, errLost one whose stream
+// another server has taken over (the worker's next claim tells whether this
+// server holds it again).
+var (
+	errGone = errors.New("the stream was deleted")
+	errLost = errors.New("the stream's lease passed to another server")
+)
 
 // deliverPending delivers every pending matching event, batch by batch. It
 // returns how long to wait before trying again after a failure, 0 once the
@@ -190,8 +206,8 @@ func (r *runner) deliver(batch []*auditlog.Event) error {
 
 // failed records a failed try and returns the wait before the next.
 func (r *runner) failed(cause error) (time.Duration, error) {
-	if errors.Is(cause, errGone) {
-		return 0, errGone
+	if errors.Is(cause, errGone) || errors.Is(cause, errLost) {
+		return 0, cause
 	}
 	r.failures++
 	now := r.w.Now().UTC().Truncate(time.Millisecond)
@@ -215,8 +231,8 @@ func (r *runner) failed(cause error) (time.Duration, error) {
 	} else {
 		r.w.Logger.Debug("stream delivery failed", args...)
 	}
-	if err := r.setStatus(st); errors.Is(err, errGone) {
-		return 0, errGone
+	if err := r.setStatus(st); errors.Is(err, errGone) || errors.Is(err, errLost) {
+		return 0, err
 	}
 	return wait, cause
 }
@@ -239,10 +255,13 @@ func (r *runner) backoff() time.Duration {
 }
 
 func (r *runner) setStatus(st auditlog.StreamStatus) error {
-	err := r.w.Store.SetStreamStatus(r.ctx, r.s.Org, r.s.ID, st)
+	err := r.w.Store.SetStreamStatus(r.ctx, r.s.Org, r.s.ID, r.token, st)
 	switch {
 	case auditlog.ErrorCode(err) == auditlog.ENOTFOUND:
 		return errGone
+	case auditlog.ErrorCode(err) == auditlog.ECONFLICT:
+		r.w.Logger.Info("stream taken over by another server", r.logger()...)
+		return errLost
 	case err != nil:
 		if r.ctx.Err() == nil {
 			r.w.Logger.Error("recording a stream's status failed", append(r.logger(), "err", err)...)

@@ -3,7 +3,10 @@
 // each stream type (packages webhook and nats).
 //
 // Each stream has its own goroutine, so a slow or dead receiver holds up
-// nothing but its own stream, and ingest only pokes a channel. A stream reads
+// nothing but its own stream, and ingest only pokes a channel. Where several
+// servers share a store, a worker runs only the streams whose lease its
+// server holds (auditlog.StreamStore.ClaimStreams), and claims again every
+// ReloadInterval, which must be well within the store's lease time. A stream reads
 // the events from its durable cursor on, in sequence order, keeps those that
 // match its q, and delivers them in batches; the cursor advances only after
 // the receiver acknowledged a batch, so every event is delivered at least
@@ -52,7 +55,7 @@ type Worker struct {
 	RetryBase      time.Duration // wait before the first retry
 	RetryMax       time.Duration // longest wait between tries
 	PollInterval   time.Duration // how often each stream looks for events nobody notified it of
-	ReloadInterval time.Duration // how often the list of streams is read again
+	ReloadInterval time.Duration // how often the streams are claimed (the leases renewed) again
 	Timeout        time.Duration // bound on one delivery
 
 	ctx     context.Context
@@ -92,8 +95,8 @@ func NewWorker(store auditlog.StreamStore) *Worker {
 	}
 }
 
-// Open starts a goroutine for every stream and the one that keeps that set
-// current. A store that cannot list its streams fails Open.
+// Open starts a goroutine for every stream it claims and the one that keeps
+// that set current. A store that cannot claim its streams fails Open.
 func (w *Worker) Open() error {
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	if err := w.sync(); err != nil {
@@ -116,6 +119,7 @@ func (w *Worker) Close() error {
 	w.mu.Lock()
 	clear(w.runners)
 	clear(w.byOrg)
+	w.metrics.held.Set(0)
 	w.mu.Unlock()
 	var errs []error
 	for _, d := range w.Deliverers {
@@ -136,7 +140,7 @@ func (w *Worker) Notify(ref auditlog.OrgRef, _ int64) {
 	w.mu.RUnlock()
 }
 
-// Reload makes the worker read the list of streams again, soon.
+// Reload makes the worker claim its streams again, soon.
 func (w *Worker) Reload() {
 	select {
 	case w.reload <- struct{}{}:
@@ -160,7 +164,7 @@ func (w *Worker) supervise() {
 			if w.ctx.Err() != nil {
 				return
 			}
-			w.Logger.Error("reading the streams failed; retrying", "err", err, "in", backoff)
+			w.Logger.Error("claiming the streams failed; retrying", "err", err, "in", backoff)
 			select {
 			case <-w.ctx.Done():
 				return
@@ -174,52 +178,60 @@ func (w *Worker) supervise() {
 	}
 }
 
-// sync starts a runner for each new stream and stops those of deleted ones.
+// sync claims the streams, starts a runner for each newly held one, and
+// stops those of streams deleted or lost to another server. A runner under
+// an older lease of a stream held again, or one that ended (it found its
+// lease lost), is replaced: each runner writes under one lease token.
 func (w *Worker) sync() error {
-	list, err := w.Store.AllStreams(w.ctx)
+	leases, err := w.Store.ClaimStreams(w.ctx)
 	if err != nil {
 		return err
 	}
-	seen := make(map[runnerKey]bool, len(list))
+	held := make(map[runnerKey]auditlog.StreamLease, len(leases))
+	for _, l := range leases {
+		held[runnerKey{l.Org, l.ID}] = l
+	}
 	var stopped []*runner
 	w.mu.Lock()
-	for _, s := range list {
-		k := runnerKey{s.Org, s.ID}
-		seen[k] = true
-		if _, ok := w.runners[k]; ok {
-			continue
-		}
-		r := w.newRunner(s)
-		w.runners[k] = r
-		w.byOrg[s.Org] = append(w.byOrg[s.Org], r)
-		w.wg.Add(1)
-		go r.run()
-	}
 	for k, r := range w.runners {
-		if seen[k] {
+		if l, ok := held[k]; ok && l.Token == r.token && !r.ended() {
+			delete(held, k) // running under its current lease
 			continue
 		}
 		r.cancel()
 		stopped = append(stopped, r)
-		delete(w.runners, k)
-		rs := w.byOrg[k.org]
-		for i := range rs {
-			if rs[i] == r {
-				rs = append(rs[:i:i], rs[i+1:]...)
-				break
-			}
-		}
-		if len(rs) == 0 {
-			delete(w.byOrg, k.org)
-		} else {
-			w.byOrg[k.org] = rs
-		}
+		w.removeLocked(k, r)
 	}
+	for k, l := range held {
+		r := w.newRunner(l)
+		w.runners[k] = r
+		w.byOrg[k.org] = append(w.byOrg[k.org], r)
+		w.wg.Add(1)
+		go r.run()
+	}
+	w.metrics.held.Set(float64(len(w.runners)))
 	w.mu.Unlock()
 	for _, r := range stopped {
 		<-r.done
 	}
 	return nil
+}
+
+// removeLocked forgets runner r of stream k; w.mu is held.
+func (w *Worker) removeLocked(k runnerKey, r *runner) {
+	delete(w.runners, k)
+	rs := w.byOrg[k.org]
+	for i := range rs {
+		if rs[i] == r {
+			rs = append(rs[:i:i], rs[i+1:]...)
+			break
+		}
+	}
+	if len(rs) == 0 {
+		delete(w.byOrg, k.org)
+	} else {
+		w.byOrg[k.org] = rs
+	}
 }
 
 // CreateStream registers a stream and starts delivering to it.

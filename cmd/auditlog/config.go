@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ahttp "github.com/auditlog/auditlog/http"
+	"github.com/auditlog/auditlog/postgres"
 	"github.com/auditlog/auditlog/stream"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	StreamKeyFile   string
 	StreamRetryBase time.Duration // wait before a failed delivery's first retry
 	StreamRetryMax  time.Duration // longest wait between retries
+	// StreamLeaseTTL is how long a server's lease on a stream lasts unless
+	// renewed (every third of it), on PostgreSQL: how long the streams of a
+	// server that died wait for another server to take them over.
+	StreamLeaseTTL time.Duration
 }
 
 // DefaultConfig is the configuration of a bare "auditlog serve".
@@ -63,6 +68,7 @@ func DefaultConfig() Config {
 		RateLimitWrites: ahttp.DefaultWriteRate,
 		StreamRetryBase: stream.DefaultRetryBase,
 		StreamRetryMax:  stream.DefaultRetryMax,
+		StreamLeaseTTL:  postgres.DefaultStreamLeaseTTL,
 
 		MaxInflightIngest: ahttp.DefaultMaxInflightIngest,
 		MaxQueuedIngest:   ahttp.DefaultMaxQueuedIngest,
@@ -113,6 +119,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StreamRetryBase <= 0 || c.StreamRetryMax < c.StreamRetryBase {
 		errs = append(errs, errors.New("--stream-retry-base must be positive and at most --stream-retry-max"))
+	}
+	if c.StreamLeaseTTL < 30*time.Millisecond {
+		errs = append(errs, errors.New("--stream-lease-ttl must be at least 30ms (it is renewed every third of it)"))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("the admin token must be at least 16 characters"))

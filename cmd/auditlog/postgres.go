@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/seal"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/postgres"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,13 +24,18 @@ type store interface {
 
 // openPostgres opens the PostgreSQL store of cfg.PostgresDSN for serve:
 // migrations applied, the writer and the background workers started.
-func openPostgres(ctx context.Context, cfg Config, logger *slog.Logger, key *merkle.Key) (*postgres.DB, error) {
+// committed hears of the commits of every server on the database (the
+// stream worker's Notify).
+func openPostgres(ctx context.Context, cfg Config, logger *slog.Logger, key *merkle.Key, streamKey *seal.Key, committed func(auditlog.OrgRef, int64)) (*postgres.DB, error) {
 	db := postgres.NewDB(cfg.PostgresDSN)
 	db.Logger = logger.With("component", "store")
 	db.SigningKey = key
 	db.OriginPrefix = cfg.OriginPrefix
 	db.CheckpointInterval = cfg.CheckpointEvery
 	db.RetentionInterval = cfg.RetentionEvery
+	db.StreamKey = streamKey
+	db.StreamLeaseTTL = cfg.StreamLeaseTTL
+	db.Committed = committed
 	if err := db.Open(ctx); err != nil {
 		return nil, err
 	}

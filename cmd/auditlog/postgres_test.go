@@ -33,22 +33,9 @@ import (
 // refused by all at once, and auditlog verify --postgres passes, then names
 // an event changed by hand.
 func TestPostgres_Replicas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and starts three servers")
-	}
-	dsn, _ := pgtest.MustSchema(t)
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	keyFile := filepath.Join(dir, "log-key")
-	key, err := merkle.WriteNewKey(keyFile, merkle.DefaultKeyName)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const admin = "replica-test-admin-token"
-	var servers []*replica
-	for i := range 3 {
-		servers = append(servers, startReplica(t, bin, dsn, keyFile, admin, filepath.Join(dir, fmt.Sprintf("data-%d", i))))
-	}
+	rs := mustStartReplicas(t, admin, 3)
+	dsn, dir, bin, key, servers := rs.dsn, rs.dir, rs.bin, rs.key, rs.servers
 
 	orgs := []auditlog.OrgRef{{Provider: "gh", Name: "acme"}, {Provider: "gl", Name: "beta"}, {Provider: "bb", Name: "gamma"}}
 	for i, ref := range orgs {
@@ -261,6 +248,35 @@ func aliceToken(tb testing.TB, s *replica, admin string) string {
 	return tok.Token
 }
 
+// replicaSet is auditlog serve --postgres processes (the binary, built
+// here) on one new schema, with one signing key.
+type replicaSet struct {
+	dsn, dir, bin string
+	key           *merkle.Key
+	servers       []*replica
+}
+
+// mustStartReplicas starts n servers whose admin token is admin, with more
+// serve flags if given. It skips under -short.
+func mustStartReplicas(t *testing.T, admin string, n int, flags ...string) *replicaSet {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("builds the binary and starts %d servers", n)
+	}
+	dsn, _ := pgtest.MustSchema(t)
+	dir := t.TempDir()
+	rs := &replicaSet{dsn: dsn, dir: dir, bin: buildBinary(t, dir)}
+	keyFile := filepath.Join(dir, "log-key")
+	var err error
+	if rs.key, err = merkle.WriteNewKey(keyFile, merkle.DefaultKeyName); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		rs.servers = append(rs.servers, startReplica(t, rs.bin, dsn, keyFile, admin, filepath.Join(dir, fmt.Sprintf("data-%d", i)), flags...))
+	}
+	return rs
+}
+
 // buildBinary builds auditlog into dir.
 func buildBinary(tb testing.TB, dir string) string {
 	tb.Helper()
@@ -281,10 +297,11 @@ type replica struct {
 
 var servingURL = regexp.MustCompile(`auditlog serving.* url=(http://\S+)`)
 
-func startReplica(tb testing.TB, bin, dsn, keyFile, admin, data string) *replica {
+// startReplica starts auditlog serve --postgres dsn, with more flags if given.
+func startReplica(tb testing.TB, bin, dsn, keyFile, admin, data string, flags ...string) *replica {
 	tb.Helper()
-	cmd := exec.Command(bin, "serve", "--postgres", dsn, "--signing-key", keyFile, "--addr", "127.0.0.1:0", "--data", data,
-		"--checkpoint-interval", "200ms")
+	cmd := exec.Command(bin, append([]string{"serve", "--postgres", dsn, "--signing-key", keyFile, "--addr", "127.0.0.1:0", "--data", data,
+		"--checkpoint-interval", "200ms"}, flags...)...)
 	cmd.Env = append(os.Environ(), "AUDITLOG_ADMIN_TOKEN="+admin, "AUDITLOG_RATE_LIMIT_READS=off", "AUDITLOG_RATE_LIMIT_WRITES=off")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -66,6 +66,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.String(&cfg.StreamKeyFile, "stream-key-file", "AUDITLOG_STREAM_KEY_FILE", "key that encrypts stream secrets at rest: 32 bytes as hex or base64 (default derived from the signing key)")
 	f.Duration(&cfg.StreamRetryBase, "stream-retry-base", "AUDITLOG_STREAM_RETRY_BASE", "wait before the first retry of a failed stream delivery; it doubles each try")
 	f.Duration(&cfg.StreamRetryMax, "stream-retry-max", "AUDITLOG_STREAM_RETRY_MAX", "longest wait between retries of a failed stream delivery")
+	f.Duration(&cfg.StreamLeaseTTL, "stream-lease-ttl", "AUDITLOG_STREAM_LEASE_TTL", "with --postgres: how long a server's lease on a stream lasts unless renewed; a dead server's streams pass to another within about 1.3 times this")
 	cfg.AdminToken = os.Getenv("AUDITLOG_ADMIN_TOKEN")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -132,11 +133,18 @@ func (s *Service) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	streamKey, err := s.streamKey(key)
+	if err != nil {
+		return err
+	}
+	s.Streams = s.newStreamWorker()
 	var st store
 	if cfg.PostgresDSN != "" {
-		if s.PG, err = openPostgres(ctx, cfg, s.Logger, key); err != nil {
+		if s.PG, err = openPostgres(ctx, cfg, s.Logger, key, streamKey, s.Streams.Notify); err != nil {
 			return err
 		}
+		s.Streams.Store = s.PG
+		s.Streams.ReloadInterval = cfg.StreamLeaseTTL / 3 // renews the leases
 		st = s.PG
 	} else {
 		s.DB = pebble.NewDB(filepath.Join(cfg.DataDir, "db"))
@@ -145,27 +153,22 @@ func (s *Service) Open(ctx context.Context) error {
 		s.DB.OriginPrefix = cfg.OriginPrefix
 		s.DB.CheckpointInterval = cfg.CheckpointEvery
 		s.DB.RetentionInterval = cfg.RetentionEvery
-		if s.DB.StreamKey, err = s.streamKey(key); err != nil {
-			return err
-		}
-		s.Streams = s.newStreamWorker()
+		s.DB.StreamKey = streamKey
 		s.DB.Committed = s.Streams.Notify
 		if err := s.DB.Open(); err != nil {
 			return err
 		}
 		s.Streams.Store = s.DB
-		if err := s.Streams.Open(); err != nil {
-			return fmt.Errorf("start stream deliveries: %w", err)
-		}
 		st = s.DB
+	}
+	if err := s.Streams.Open(); err != nil {
+		return fmt.Errorf("start stream deliveries: %w", err)
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(st.Collectors()...)
-	if s.Streams != nil { // none on PostgreSQL yet: delivery there needs a per-stream lease across servers
-		reg.MustRegister(s.Streams.Collectors()...)
-	}
+	reg.MustRegister(s.Streams.Collectors()...)
 
 	if cfg.Demo {
 		start := time.Now()
@@ -180,10 +183,7 @@ func (s *Service) Open(ctx context.Context) error {
 	h := ahttp.NewServer()
 	h.Addr = cfg.Addr
 	h.AdminToken = admin
-	h.Events, h.Directory, h.Tokens, h.Log = st, st, st, st
-	if s.Streams != nil {
-		h.Streams = s.Streams
-	}
+	h.Events, h.Directory, h.Tokens, h.Log, h.Streams = st, st, st, st, s.Streams
 	h.LogKey = key.VKey
 	h.CursorKey = key.DeriveSecret("list cursors")
 	h.Ready = st.Ready

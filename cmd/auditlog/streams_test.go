@@ -250,7 +250,7 @@ func TestStreams_NATS(t *testing.T) {
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SetStreamStatus(t.Context(), auditlog.OrgRef{Provider: "gh", Name: "acme"}, st.ID, auditlog.StreamStatus{State: "active", Cursor: want[0], LastDeliveredSequence: -1}); err != nil {
+	if err := db.SetStreamStatus(t.Context(), auditlog.OrgRef{Provider: "gh", Name: "acme"}, st.ID, 0, auditlog.StreamStatus{State: "active", Cursor: want[0], LastDeliveredSequence: -1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

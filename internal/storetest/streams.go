@@ -27,6 +27,7 @@ type StreamOpener func(tb testing.TB, now func() time.Time, key *seal.Key) Strea
 func RunStreams(t *testing.T, open StreamOpener) {
 	t.Run("Streams", func(t *testing.T) { testStreams(t, open) })
 	t.Run("StreamStatus", func(t *testing.T) { testStreamStatus(t, open) })
+	t.Run("ClaimStreams", func(t *testing.T) { testClaimStreams(t, open) })
 	t.Run("EventsFrom", func(t *testing.T) { testEventsFrom(t, open) })
 }
 
@@ -138,7 +139,7 @@ func testStreams(t *testing.T, open StreamOpener) {
 	_, err = s.FindStream(ctx, acme, hook.ID)
 	wantCode(t, err, auditlog.ENOTFOUND)
 	wantCode(t, s.DeleteStream(ctx, acme, hook.ID), auditlog.ENOTFOUND)
-	wantCode(t, s.SetStreamStatus(ctx, acme, hook.ID, want), auditlog.ENOTFOUND)
+	wantCode(t, s.SetStreamStatus(ctx, acme, hook.ID, 0, want), auditlog.ENOTFOUND)
 	if list, _ := s.Streams(ctx, acme); len(list) != 1 || list[0].ID != bus.ID {
 		t.Errorf("after delete, Streams = %v", list)
 	}
@@ -161,7 +162,8 @@ func testStreamStatus(t *testing.T, open StreamOpener) {
 	since, success := T0.Add(time.Minute), T0.Add(-time.Minute)
 	status := auditlog.StreamStatus{State: auditlog.StreamFailing, Cursor: 41, LastDeliveredSequence: 40,
 		LastError: "the receiver answered 500 Internal Server Error", LastSuccessAt: &success, FailingSince: &since}
-	if err := s.SetStreamStatus(ctx, acme, st.ID, status); err != nil {
+	lease := MustClaim(t, s, acme, st.ID)
+	if err := s.SetStreamStatus(ctx, acme, st.ID, lease.Token, status); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindStream(ctx, acme, st.ID)
@@ -176,13 +178,74 @@ func testStreamStatus(t *testing.T, open StreamOpener) {
 	}
 }
 
-func testEventsFrom(t *testing.T, open StreamOpener) {
+// MustClaim claims s's streams and returns the lease of stream id, failing
+// tb unless s holds it.
+func MustClaim(tb testing.TB, s auditlog.StreamStore, ref auditlog.OrgRef, id string) auditlog.StreamLease {
+	tb.Helper()
+	leases, err := s.ClaimStreams(context.Background())
+	if err != nil {
+		tb.Fatalf("claim streams: %v", err)
+	}
+	for _, l := range leases {
+		if l.Org == ref && l.ID == id {
+			return l
+		}
+	}
+	tb.Fatalf("the store does not hold stream %s/%s after a claim", ref, id)
+	return auditlog.StreamLease{}
+}
+
+// A store alone on its data holds every stream: each claim returns them all,
+// with their current status, and the status is written under the claimed
+// token. (Leases shared by servers are the PostgreSQL store's own tests.)
+func testClaimStreams(t *testing.T, open StreamOpener) {
 	ctx := context.Background()
+	s := mustOpenWithOrgs(t, open)
+	if leases, err := s.ClaimStreams(ctx); err != nil || len(leases) != 0 {
+		t.Fatalf("ClaimStreams with no streams = %v, %v", leases, err)
+	}
+	a := MustCreateStream(t, s, auditlog.Stream{Org: acme, Type: auditlog.StreamWebhook, URL: "http://127.0.0.1:9/a"},
+		auditlog.StreamSecrets{URL: "http://127.0.0.1:9/a", Secret: []byte("k")})
+	b := MustCreateStream(t, s, auditlog.Stream{Org: beta, Type: auditlog.StreamNATS, URL: "nats://127.0.0.1:4222", Subject: "b"},
+		auditlog.StreamSecrets{URL: "nats://127.0.0.1:4222"})
+	first := MustClaim(t, s, acme, a.ID)
+	if diff := cmp.Diff(a, first.Stream); diff != "" {
+		t.Errorf("claimed stream (-want +got):\n%s", diff)
+	}
+	MustClaim(t, s, beta, b.ID)
+	status := auditlog.StreamStatus{State: auditlog.StreamActive, Cursor: 9, LastDeliveredSequence: 8}
+	if err := s.SetStreamStatus(ctx, acme, a.ID, first.Token, status); err != nil {
+		t.Fatal(err)
+	}
+	again := MustClaim(t, s, acme, a.ID)
+	if again.Token != first.Token {
+		t.Errorf("a renewed lease has token %d, was %d: only a new holder changes it", again.Token, first.Token)
+	}
+	if diff := cmp.Diff(status, again.StreamStatus); diff != "" {
+		t.Errorf("status in the next claim (-want +got):\n%s", diff)
+	}
+	if err := s.DeleteStream(ctx, acme, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	leases, err := s.ClaimStreams(ctx)
+	if err != nil || len(leases) != 1 || leases[0].ID != b.ID {
+		t.Errorf("ClaimStreams after a delete = %v, %v; want only %s", leases, err, b.ID)
+	}
+	wantCode(t, s.SetStreamStatus(ctx, acme, a.ID, first.Token, status), auditlog.ENOTFOUND)
+}
+
+// mustOpenWithOrgs opens a store at T0 with organizations acme and beta on the Business plan.
+func mustOpenWithOrgs(t *testing.T, open StreamOpener) StreamStore {
+	t.Helper()
 	s := open(t, NewClock(T0).Now, MustStreamKey(t, 7))
-	acme := auditlog.OrgRef{Provider: "gh", Name: "acme"}
-	beta := auditlog.OrgRef{Provider: "gl", Name: "beta"}
 	MustCreateOrg(t, s, acme, auditlog.PlanBusiness)
 	MustCreateOrg(t, s, beta, auditlog.PlanBusiness)
+	return s
+}
+
+func testEventsFrom(t *testing.T, open StreamOpener) {
+	ctx := context.Background()
+	s := mustOpenWithOrgs(t, open)
 	var batch []auditlog.Event
 	for i := range 7 {
 		e := NewEvent(acme, "")
