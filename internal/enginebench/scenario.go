@@ -2,12 +2,11 @@ package enginebench
 
 import (
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"syscall"
 	"time"
+
+	"github.com/auditlog/auditlog/internal/dirsize"
 )
 
 // engine is one storage engine configuration under test.
@@ -120,7 +119,7 @@ func runScenario(t timer, dir string, open func(dir string) (engine, error), bat
 	if err := e.close(); err != nil {
 		return res, err
 	}
-	if res.files, err = diskUsage(dir); err != nil {
+	if res.files, err = dirsize.ByExt(dir); err != nil {
 		return res, err
 	}
 	for ext, n := range res.files {
@@ -148,32 +147,6 @@ func checkNewest(got []event, want int) error {
 		}
 	}
 	return nil
-}
-
-// diskUsage returns the bytes allocated to the files under dir by file
-// extension (or name, for files without one).
-func diskUsage(dir string) (map[string]int64, error) {
-	byExt := map[string]int64{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		n := info.Size()
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			n = st.Blocks * 512
-		}
-		ext := filepath.Ext(path)
-		if ext == "" {
-			ext = d.Name()
-		}
-		byExt[ext] += n
-		return nil
-	})
-	return byExt, err
 }
 
 // percentile returns the p-th percentile (0 < p < 1) of sorted durations.
