@@ -10,6 +10,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/internal/baseline"
+	"github.com/auditlog/auditlog/internal/dirsize"
 )
 
 // baselines writes the events the ingest's clients had acknowledged, again,
@@ -37,7 +38,7 @@ func (r *run) baselines(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("SQLite baseline: %w", err)
 		}
-		if res.Bytes, err = DiskUsage(dir); err != nil {
+		if res.Bytes, err = dirsize.Total(dir); err != nil {
 			return err
 		}
 		r.add(res)

@@ -16,9 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/dirsize"
 )
 
 // Config is what to run. The zero value of a scenario's knob turns it off.
@@ -119,7 +121,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Started: time.Now().UTC(), Config: cfg,
-		Machine: Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}}
+		Machine: Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, LoadStart: loadAvg()}}
 	work := cfg.WorkDir
 	if work == "" {
 		dir, err := os.MkdirTemp("", "auditlog-bench-")
@@ -135,6 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r := &run{cfg: cfg, rep: rep}
 	err := r.run(ctx)
 	rep.Seconds = time.Since(rep.Started).Seconds()
+	rep.Machine.LoadEnd = loadAvg()
 	return rep, err
 }
 
@@ -220,7 +223,7 @@ func (r *run) finishServer() error {
 		if err := srv.Stop(2 * time.Minute); err != nil {
 			return err
 		}
-		n, err := DiskUsage(srv.DataDir)
+		n, err := dirsize.Total(srv.DataDir)
 		if err != nil {
 			return err
 		}
@@ -234,6 +237,16 @@ func (r *run) finishServer() error {
 		s.BytesPerEvent = float64(disk) / float64(s.StoredEvents)
 	}
 	return nil
+}
+
+// loadAvg is the first three fields of /proc/loadavg, "" where there is none.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // runID names this run's organizations apart from earlier runs' on the same server.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditlog/auditlog/internal/dirsize"
 )
 
 // ingest sends cfg.Events events (or for cfg.Duration) as JSON batches of
@@ -107,7 +109,7 @@ func (r *run) ingest(ctx context.Context) error {
 				iv.RSSBytes = r.mem.now()
 			}
 			if r.srv.DataDir != "" {
-				iv.DiskBytes, _ = DiskUsage(r.srv.DataDir)
+				iv.DiskBytes, _ = dirsize.Total(r.srv.DataDir)
 			}
 			res.Intervals = append(res.Intervals, iv)
 			rates = append(rates, iv.EventsPerSec)
@@ -135,7 +137,7 @@ func (r *run) ingest(ctx context.Context) error {
 	res.BatchLatency = summarize(lat)
 	r.rep.Server.StoredEvents += res.Events
 	if r.srv.DataDir != "" {
-		n, err := DiskUsage(r.srv.DataDir)
+		n, err := dirsize.Total(r.srv.DataDir)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,10 @@ type Machine struct {
 	CPUs      int    `json:"cpus"`
 	GoVersion string `json:"goVersion"`
 	OS        string `json:"os"`
+	// The load averages (1, 5, 15 minutes) from /proc/loadavg when the run
+	// began and ended: other work on the machine shows here.
+	LoadStart string `json:"loadStart,omitempty"`
+	LoadEnd   string `json:"loadEnd,omitempty"`
 }
 
 // ServerReport is the server under load and what it cost.

@@ -16,7 +16,9 @@ func (rep *Report) WriteSummary(w io.Writer) error {
 		}
 	}
 	s := rep.Server
-	line("auditlog bench\t%s, %d CPUs, %s, %s", rep.Started.Format("2006-01-02 15:04 UTC"), rep.Machine.CPUs, rep.Machine.OS, rep.Machine.GoVersion)
+	m := rep.Machine
+	line("auditlog bench\t%s, %d CPUs, %s, %s; load average %s at the start, %s at the end",
+		rep.Started.Format("2006-01-02 15:04 UTC"), m.CPUs, m.OS, m.GoVersion, m.LoadStart, m.LoadEnd)
 	line("server\t%s", s.URL)
 	if in := rep.Ingest; in != nil {
 		line("ingest\t%d events, %d clients, batches of %d, %d orgs", in.Events, in.Clients, in.Batch, in.Orgs)
