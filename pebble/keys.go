@@ -13,8 +13,8 @@ import (
 const (
 	prefixMeta    = 0x01 // 0x01|name                 -> meta value (format version, org counter)
 	prefixEvent   = 'E'  // E|org|ts|seq              -> encoded event (codec.go)
-	prefixSeq     = 'S'  // S|org|seq                 -> ts, then the tlog stored hashes this leaf added
-	prefixID      = 'I'  // I|org|id                  -> seq (uvarint): idempotent ids
+	prefixSeq     = 'S'  // S|org|seq                 -> ts, leaf hash check, the tlog stored hashes this leaf added (seqvalue.go)
+	prefixID      = 'I'  // I|org|kind|id             -> seq (uvarint): idempotent ids (idKey)
 	prefixActor   = 'a'  // a|org|email*|ts|seq       -> nothing: events by actor (erasure, search)
 	prefixAction  = 'x'  // x|org|action|ts|seq       -> nothing: events by action code (search)
 	prefixCheckpt = 'C'  // C|org|size                -> signed checkpoint note of that tree size
@@ -33,8 +33,10 @@ var (
 	metaOrgCounter = []byte{prefixMeta, 'o'}
 )
 
-// formatVersion is the version of this key layout and codec; Open refuses other versions.
-const formatVersion = 1
+// formatVersion is the version of this key layout and codec; Open refuses
+// other versions. Version 2 keeps only the leading bytes of a stored event's
+// leaf hash (seqvalue.go) and UUID ids as their 16 bytes in id keys.
+const formatVersion = 2
 
 func appendU32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
 func appendU64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
@@ -59,11 +61,21 @@ func seqKey(org uint32, seq int64) []byte {
 	return appendU64(b, uint64(seq))
 }
 
+// The kinds of id keys: a canonical lower-case UUID, as the server assigns
+// them, is stored as its 16 bytes, any other id as its text.
+const (
+	idKindUUID   = 'u'
+	idKindString = 's'
+)
+
 func idKey(org uint32, id string) []byte {
-	b := make([]byte, 0, 5+len(id))
+	b := make([]byte, 0, 6+len(id))
 	b = append(b, prefixID)
 	b = appendU32(b, org)
-	return append(b, id...)
+	if u, ok := parseUUID(id); ok {
+		return append(append(b, idKindUUID), u[:]...)
+	}
+	return append(append(b, idKindString), id...)
 }
 
 // orgPrefixEnd is the first key after every key of org under prefix.

@@ -16,46 +16,6 @@ import (
 
 var _ auditlog.LogService = (*DB)(nil)
 
-// readHash reads one stored hash of an organization's tree. The tlog stored
-// hashes that leaf n added to the tree (its leaf hash, then the hash of each
-// subtree it completed) are kept in the value of its sequence key, after the
-// timestamp: so the tree costs no key of its own.
-func (db *DB) readHash(org uint32, index int64) (tlog.Hash, error) {
-	var h tlog.Hash
-	level, n := tlog.SplitStoredHashIndex(index)
-	leaf := (n+1)<<level - 1 // the leaf whose append completed that node
-	v, err := db.get(seqKey(org, leaf))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return h, fmt.Errorf("the tree hashes of event %d of organization %d are missing", leaf, org)
-	} else if err != nil {
-		return h, err
-	}
-	off := 8 + tlog.HashSize*level
-	if len(v) < off+tlog.HashSize {
-		return h, fmt.Errorf("the tree hashes of event %d of organization %d are corrupt", leaf, org)
-	}
-	copy(h[:], v[off:])
-	return h, nil
-}
-
-// hashReader reads an organization's stored hashes (tlog.HashReader).
-type hashReader struct {
-	db  *DB
-	org uint32
-}
-
-func (r hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, idx := range indexes {
-		h, err := r.db.readHash(r.org, idx)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = h
-	}
-	return out, nil
-}
-
 var errNoCheckpoint = auditlog.Errorf(auditlog.ENOTFOUND, "no checkpoint has been signed for this organization yet")
 
 // LatestCheckpoint returns the organization's newest signed checkpoint.
@@ -108,7 +68,7 @@ func (db *DB) ProveInclusion(ctx context.Context, ref auditlog.OrgRef, seq, size
 	if seq < 0 || seq >= size {
 		return nil, auditlog.Errorf(auditlog.ENOTFOUND, "event %d is not in the tree of size %d", seq, size)
 	}
-	r := hashReader{db, org}
+	r := hashReader{db, org, ref}
 	leaf, err := r.ReadHashes([]int64{tlog.StoredHashIndex(0, seq)})
 	if err != nil {
 		return nil, err
@@ -137,7 +97,7 @@ func (db *DB) ProveConsistency(ctx context.Context, ref auditlog.OrgRef, from, t
 	if err != nil {
 		return nil, err
 	}
-	p, err := tlog.ProveTree(to, from, hashReader{db, org})
+	p, err := tlog.ProveTree(to, from, hashReader{db, org, ref})
 	if err != nil {
 		return nil, fmt.Errorf("prove %s %d..%d: %w", ref, from, to, err)
 	}
@@ -162,46 +122,62 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 			return
 		}
 		// Consecutive proofs share most of their hashes: keep the recent ones.
-		r := merkle.NewHashCache(hashReader{db, org})
+		// The proof of an even leaf holds the next leaf's hash, which the
+		// store recomputes from its event: read one record ahead, so that
+		// it is computed once, from the event at hand.
+		r := merkle.NewHashCache(hashReader{db, org, ref})
+		var (
+			prev       logRecord
+			prevHashes []byte
+		)
+		prove := func(rec logRecord, hashes []byte) bool {
+			pe, err := r.Prove(size, rec.seq, rec.Event, hashes)
+			if err != nil {
+				yield(nil, fmt.Errorf("%s: %w", ref, err))
+				return false
+			}
+			return yield(pe, nil)
+		}
 		for rec, err := range db.eventsBySequence(ctx, org, ref, 0, size) {
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			pe, err := r.Prove(size, rec.seq, rec.Event, rec.hashes)
+			hashes, err := rec.treeHashes()
 			if err != nil {
-				yield(nil, fmt.Errorf("%s: %w", ref, err))
+				yield(nil, fmt.Errorf("event %s/%d: %w", ref, rec.seq, err))
 				return
 			}
-			if !yield(pe, nil) {
+			r.Remember(rec.seq, hashes)
+			if prevHashes != nil && !prove(prev, prevHashes) {
 				return
 			}
+			prev, prevHashes = rec, hashes
+		}
+		if prevHashes != nil {
+			prove(prev, prevHashes)
 		}
 	}
 }
 
-// logRecord is one event of the log with the tree hashes its leaf added
-// (a copy of the part of its sequence key's value after the timestamp). An
-// event purged by retention has no Event: only its sequence and hashes remain.
+// logRecord is one event of the log with its sequence key's value (a
+// copy). An event purged by retention has no Event: only its sequence and
+// tree hashes remain.
 type logRecord struct {
 	*auditlog.Event
-	seq    int64
-	hashes []byte
-	purged bool
+	seq int64
+	sv  seqValue
 }
 
-// purgedMark ends the sequence key's value of an event that retention
-// purged (retention.go); the tree hashes before it stay for proofs.
-const purgedMark = 'P'
-
-// seqRecord splits a sequence key's value into timestamp, tree hashes and
-// the purged mark.
-func seqRecord(v []byte) (ts int64, hashes []byte, purged bool) {
-	ts, hashes = int64(beUint64(v)), v[8:]
-	if len(hashes)%32 == 1 && hashes[len(hashes)-1] == purgedMark {
-		return ts, hashes[:len(hashes)-1], true
+// treeHashes returns the stored hashes the record's leaf added to the tree,
+// leaf hash first: for a stored event, its leaf hash is recomputed and
+// checked against the stored leading bytes (errLeafMissing, errLeafDiffers).
+func (rec logRecord) treeHashes() ([]byte, error) {
+	leaf, err := rec.sv.leafHash(rec.Event)
+	if err != nil {
+		return nil, err
 	}
-	return ts, hashes, false
+	return rec.sv.treeHashes(leaf), nil
 }
 
 // eventsBySequence yields an organization's events with sequences in [from,
@@ -238,13 +214,14 @@ func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlo
 				return
 			}
 			_, seq := parseSeqKey(it.Key())
-			if len(it.Value()) < 8 {
+			sv, ok := parseSeqValue(bytes.Clone(it.Value()))
+			if !ok {
 				yield(logRecord{}, fmt.Errorf("event %s/%d: corrupt sequence index", ref, seq))
 				return
 			}
-			ts, hashes, purged := seqRecord(it.Value())
-			if purged {
-				if !yield(logRecord{seq: seq, hashes: bytes.Clone(hashes), purged: true}, nil) {
+			ts := sv.ts
+			if sv.purged {
+				if !yield(logRecord{seq: seq, sv: sv}, nil) {
 					return
 				}
 				continue
@@ -267,7 +244,7 @@ func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlo
 				yield(logRecord{}, fmt.Errorf("event %s/%d: %w", ref, seq, err))
 				return
 			}
-			if !yield(logRecord{Event: e, seq: seq, hashes: bytes.Clone(hashes)}, nil) {
+			if !yield(logRecord{Event: e, seq: seq, sv: sv}, nil) {
 				return
 			}
 		}

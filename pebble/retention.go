@@ -15,8 +15,9 @@ import (
 
 // Retention deletes the content of events whose timestamp is older than
 // their organization's retentionDays, unless it is under legal hold. The
-// tree keeps their leaves (the sequence key keeps its hashes, marked
-// purgedMark), so the remaining events still prove; a purge note signed
+// tree keeps their leaves (the sequence key keeps its hashes and, in place
+// of the leading bytes of the leaf hash, the whole of it, marked purgedMark:
+// seqvalue.go), so the remaining events still prove; a purge note signed
 // with the log key names the sequences purged, so that an audit can tell
 // retention from an event deleted by hand.
 //
@@ -82,15 +83,25 @@ func (db *DB) purgeBatch(ctx context.Context, org uint32, o *auditlog.Organizati
 		if err := decodeEvent(&e, ts, seq, it.Value()); err != nil {
 			return 0, fmt.Errorf("retention: event %s/%d: %w", o.OrgRef, seq, err)
 		}
-		sv, err := db.get(seqKey(org, seq))
+		v, err := db.get(seqKey(org, seq))
 		if err != nil {
 			return 0, fmt.Errorf("retention: sequence record %s/%d: %w", o.OrgRef, seq, err)
+		}
+		sv, ok := parseSeqValue(v)
+		if !ok || sv.purged {
+			return 0, fmt.Errorf("retention: sequence record %s/%d is corrupt", o.OrgRef, seq)
+		}
+		// The leaf hash, recomputed from the event until now, is kept in its place.
+		e.Organization = o.OrgRef
+		leaf, err := sv.leafHash(&e)
+		if err != nil {
+			return 0, fmt.Errorf("retention: event %s/%d: %w", o.OrgRef, seq, err)
 		}
 		code, _ := auditlog.ActionCode(e.Action)
 		_ = b.Delete(it.Key(), nil)
 		_ = b.Delete(actorKey(org, e.Actor.Email, ts, seq), nil)
 		_ = b.Delete(appendU64(appendU64(actionPrefix(org, code), uint64(ts)), uint64(seq)), nil)
-		_ = b.Set(seqKey(org, seq), append(sv, purgedMark), nil)
+		_ = b.Set(seqKey(org, seq), purgedSeqValue(sv, leaf), nil)
 		seqs = append(seqs, seq)
 	}
 	if err := it.Error(); err != nil {

@@ -148,13 +148,13 @@ func (db *DB) signCheckpoint(org uint32, size int64) error {
 	if db.SigningKey == nil {
 		return nil
 	}
-	root, err := tlog.TreeHash(size, hashReader{db, org})
-	if err != nil {
-		return fmt.Errorf("tree hash of organization %d at %d: %w", org, size, err)
-	}
 	o, err := db.orgByID(org)
 	if err != nil {
 		return err
+	}
+	root, err := tlog.TreeHash(size, hashReader{db, org, o.OrgRef})
+	if err != nil {
+		return fmt.Errorf("tree hash of organization %d at %d: %w", org, size, err)
 	}
 	cp, err := merkle.Sign(db.SigningKey, merkle.Origin(db.OriginPrefix, o.OrgRef), size, root)
 	if err != nil {

@@ -95,7 +95,13 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 		if err != nil {
 			return fail(a.Size(), "%v", err)
 		}
-		if p := a.Add(rec.seq, rec.Event, rec.hashes); p != nil {
+		// The store keeps only the leading bytes of a stored event's leaf
+		// hash (seqvalue.go): checking them names an event changed in place.
+		hashes, err := rec.treeHashes()
+		if err != nil && rec.seq == a.Size() {
+			return fail(rec.seq, "%v", err)
+		}
+		if p := a.Add(rec.seq, rec.Event, hashes); p != nil {
 			return failed(p)
 		}
 		if progress != nil && (rep.Events+a.Events)%100_000 == 0 {

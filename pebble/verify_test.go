@@ -207,7 +207,8 @@ func copyDir(tb testing.TB, src string) string {
 // with Pebble itself, following the key layout of pebble/keys.go:
 //
 //	E|org|ts|seq -> event value (codec.go)
-//	S|org|seq    -> ts, then the tlog stored hashes that leaf seq added
+//	S|org|seq    -> ts, the first 4 bytes of leaf seq's hash, then the other
+//	                tlog stored hashes that leaf seq added (pebble/seqvalue.go)
 //	C|org|size   -> checkpoint note
 //	n|provider|0x00|name -> org (4 bytes)
 type intruder struct {
@@ -275,10 +276,13 @@ func rawKey(prefix byte, org []byte, nums ...int64) []byte {
 }
 
 // storedHash returns the sequence key holding tlog stored hash idx of ref's
-// tree, and the hash's offset in its value.
+// tree (of a leaf hash, its first 4 bytes), and its offset in its value.
 func (x *intruder) storedHash(ref auditlog.OrgRef, idx int64) (key []byte, off int) {
 	level, n := tlog.SplitStoredHashIndex(idx)
-	return rawKey('S', x.org(ref), (n+1)<<level-1), 8 + 32*level
+	if level == 0 {
+		return rawKey('S', x.org(ref), n), 8
+	}
+	return rawKey('S', x.org(ref), (n+1)<<level-1), 8 + 4 + 32*(level-1)
 }
 
 // event returns the event key and value of ref's event seq.
@@ -535,7 +539,7 @@ func TestVerify_Tampered(t *testing.T) {
 		{"leaf hash changed", func(x *intruder) {
 			k, off := x.storedHash(acme, tlog.StoredHashIndex(0, 5))
 			v := x.get(k)
-			v[off+31] ^= 1
+			v[off+3] ^= 1
 			x.set(k, v)
 		}, acme, 5, differs},
 		{"interior hash deleted", func(x *intruder) {
@@ -636,6 +640,10 @@ func TestVerify_ForgedTree(t *testing.T) {
 			k := rawKey('S', org, int64(i))
 			v := x.get(k)[:8]
 			for idx := tlog.StoredHashIndex(0, int64(i)); idx < tlog.StoredHashIndex(0, int64(i)+1); idx++ {
+				if idx == tlog.StoredHashIndex(0, int64(i)) {
+					v = append(v, tree[idx][:4]...) // of a leaf hash, its first 4 bytes
+					continue
+				}
 				v = append(v, tree[idx][:]...)
 			}
 			if !bytes.Equal(x.get(k), v) {

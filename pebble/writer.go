@@ -206,7 +206,7 @@ func (db *DB) loadFrontier(org uint32, size int64) (*frontier, error) {
 	f := &frontier{size: size}
 	for l := 0; l < 63; l++ {
 		if (size>>l)&1 == 1 {
-			h, err := db.readHash(org, tlog.StoredHashIndex(l, (size>>l)-1))
+			h, err := db.readHash(org, auditlog.OrgRef{}, tlog.StoredHashIndex(l, (size>>l)-1))
 			if err != nil {
 				return nil, err
 			}
@@ -265,9 +265,7 @@ func (p *pendingHashes) add(dst []byte, org uint32, seq int64, leaf tlog.Hash) (
 	if err != nil {
 		return nil, fmt.Errorf("merkle hashes of %d/%d: %w", org, seq, err)
 	}
-	for _, h := range hs {
-		dst = append(dst, h[:]...)
-	}
+	dst = appendStoredHashes(dst, hs) // seqvalue.go
 	f.appended(hs)
 	return dst, nil
 }
