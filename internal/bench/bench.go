@@ -123,7 +123,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Started: time.Now().UTC(), Config: cfg,
 		Machine: Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, LoadStart: loadAvg()}}
 	work := cfg.WorkDir
-	if work == "" {
+	if work != "" {
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			return nil, err
+		}
+	} else {
 		dir, err := os.MkdirTemp("", "auditlog-bench-")
 		if err != nil {
 			return nil, err
