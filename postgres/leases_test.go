@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,5 +199,30 @@ func TestCommitNotifications(t *testing.T) {
 	case g := <-heard:
 		t.Errorf("own commit heard twice: %v", g)
 	case <-time.After(300 * time.Millisecond):
+	}
+
+	// One commit that grows many organizations with long names: more than
+	// one notification's worth, every one heard.
+	var batch []auditlog.Event
+	want = nil
+	for i := range 60 {
+		ref := auditlog.OrgRef{Provider: "gl", Name: fmt.Sprintf("%03d-%s", i, strings.Repeat("n", 200))}
+		storetest.MustCreateOrg(t, other, ref, auditlog.PlanBusiness)
+		batch = append(batch, storetest.NewEvent(ref, ""))
+		want = append(want, grew{ref, 1})
+	}
+	storetest.MustAppend(t, other, batch...)
+	got = nil
+	for len(got) < len(want) {
+		select {
+		case g := <-heard:
+			got = append(got, g)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("heard %d of the %d organizations of one commit", len(got), len(want))
+		}
+	}
+	slices.SortFunc(got, func(a, b grew) int { return strings.Compare(a.ref.Name, b.ref.Name) })
+	if !slices.Equal(got, want) {
+		t.Errorf("heard %v,\nwant %v", got, want)
 	}
 }

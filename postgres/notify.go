@@ -17,8 +17,10 @@ import (
 // Servers tell each other of their commits through PostgreSQL's
 // LISTEN/NOTIFY, so that a stream delivered by one server learns at once of
 // events ingested through another. After each commit, the notifier sends
-// one notification per organization that grew, "<holder> <size>
-// <provider>/<name>", on the schema's channel; it sends them after the
+// the organizations that grew on the schema's channel: notifications of
+// lines, the first the sending server's holder id, then one
+// "<size> <provider>/<name>" per organization (names hold no control
+// characters), at most notePayload bytes each. It sends them after the
 // commit, in a statement of their own, so that the commit does not hold the
 // database-wide lock of NOTIFY. The listener of each server, on a connection
 // of its own, passes the other servers' notifications to DB.Committed. A
@@ -32,6 +34,9 @@ func commitChannel(schema string) string {
 	h := sha256.Sum256([]byte(schema))
 	return "auditlog_commits_" + hex.EncodeToString(h[:8])
 }
+
+// notePayload bounds a notification's payload (PostgreSQL's limit is 8000 bytes).
+const notePayload = 7000
 
 // notifier sends this server's commit notifications.
 type notifier struct {
@@ -67,12 +72,27 @@ func (n *notifier) run(ctx context.Context) {
 		case <-n.wake:
 		}
 		n.mu.Lock()
-		payloads := make([]string, 0, len(n.grown))
+		var payloads []string
+		var b strings.Builder
 		for ref, size := range n.grown {
-			payloads = append(payloads, n.db.holder+" "+strconv.FormatInt(size, 10)+" "+ref.String())
+			line := strconv.FormatInt(size, 10) + " " + ref.String()
+			if b.Len() > 0 && b.Len()+1+len(line) > notePayload {
+				payloads = append(payloads, b.String())
+				b.Reset()
+			}
+			if b.Len() == 0 {
+				b.WriteString(n.db.holder)
+			}
+			b.WriteString("\n" + line)
+		}
+		if b.Len() > 0 {
+			payloads = append(payloads, b.String())
 		}
 		clear(n.grown)
 		n.mu.Unlock()
+		if len(payloads) == 0 {
+			continue
+		}
 		if _, err := n.db.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, n.db.channel, payloads); err != nil && ctx.Err() == nil {
 			n.db.Logger.Warn("notifying the other servers of a commit failed; their streams will find the events by polling", "err", err)
 		}
@@ -110,25 +130,28 @@ func (db *DB) listenOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		holder, ref, size, err := parseCommitNote(msg.Payload)
-		if err != nil {
-			db.Logger.Warn("ignored a malformed commit notification", "payload", msg.Payload, "err", err)
-			continue
+		holder, lines, _ := strings.Cut(msg.Payload, "\n")
+		if holder == db.holder {
+			continue // this server's own: DB.Committed heard of them at once
 		}
-		if holder != db.holder {
+		for line := range strings.SplitSeq(lines, "\n") {
+			ref, size, err := parseGrown(line)
+			if err != nil {
+				db.Logger.Warn("ignored a malformed commit notification", "line", line, "err", err)
+				continue
+			}
 			db.Committed(ref, size)
 		}
 	}
 }
 
-// parseCommitNote reads "<holder> <size> <provider>/<name>".
-func parseCommitNote(p string) (holder string, ref auditlog.OrgRef, size int64, err error) {
-	holder, rest, ok1 := strings.Cut(p, " ")
-	num, org, ok2 := strings.Cut(rest, " ")
-	provider, name, ok3 := strings.Cut(org, "/")
-	size, err = strconv.ParseInt(num, 10, 64)
-	if !ok1 || !ok2 || !ok3 || err != nil || provider == "" || name == "" {
-		return "", ref, 0, fmt.Errorf("want <holder> <size> <provider>/<name>")
+// parseGrown reads a line of a commit notification: "<size> <provider>/<name>".
+func parseGrown(line string) (auditlog.OrgRef, int64, error) {
+	num, org, ok1 := strings.Cut(line, " ")
+	provider, name, ok2 := strings.Cut(org, "/")
+	size, err := strconv.ParseInt(num, 10, 64)
+	if !ok1 || !ok2 || err != nil || provider == "" || name == "" {
+		return auditlog.OrgRef{}, 0, fmt.Errorf("want <size> <provider>/<name>")
 	}
-	return holder, auditlog.OrgRef{Provider: provider, Name: name}, size, nil
+	return auditlog.OrgRef{Provider: provider, Name: name}, size, nil
 }
