@@ -23,8 +23,12 @@ func (r *run) ingest(ctx context.Context) error {
 	cfg := &r.cfg
 	res := &IngestResult{Clients: cfg.Clients, Batch: cfg.Batch, Orgs: cfg.Orgs}
 	r.rep.Ingest = res
-	cfg.progress("ingest: %d events, %d clients, batches of %d, %d organizations (%.0f%% to the first)",
-		cfg.Events, cfg.Clients, cfg.Batch, cfg.Orgs, cfg.BigShare*100)
+	share := ""
+	if cfg.Orgs > 1 {
+		share = fmt.Sprintf(" (%.0f%% to the first)", cfg.BigShare*100)
+	}
+	cfg.progress("ingest: %d events, %d clients, batches of %d, %d organizations%s", cfg.Events, cfg.Clients, cfg.Batch, cfg.Orgs, share)
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if cfg.Duration > 0 {
@@ -119,8 +123,13 @@ func (r *run) ingest(ctx context.Context) error {
 		}
 	}
 	elapsed := time.Since(start)
-	if err := errors.Join(errs...); err != nil {
+	if err := parent.Err(); err != nil {
 		return err
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) { // the others were canceled after it
+			return err
+		}
 	}
 	res.Events, res.Seconds = acked.Load(), elapsed.Seconds()
 	res.EventsPerSec = float64(res.Events) / res.Seconds
