@@ -17,6 +17,7 @@ import (
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // DB is the embedded store. It implements auditlog.DirectoryService,
@@ -45,6 +46,9 @@ type DB struct {
 	// CheckpointInterval bounds how long new events wait for a signed
 	// checkpoint; 0 turns the background signer off (see SignCheckpoints).
 	CheckpointInterval time.Duration
+	// MinFreeDisk is the free space, in bytes, below which appends are
+	// refused (503); 0 turns the check off. See diskspace.go.
+	MinFreeDisk int64
 
 	path string
 	db   *pebble.DB
@@ -62,6 +66,8 @@ type DB struct {
 	wordBlock int64 // events per word-index block (words.go)
 	noTree    bool  // benchmarks only (export_test.go): append without the Merkle tree, to measure its cost
 	metrics   *storemetrics.Metrics
+	disk      *diskGuard // diskspace.go
+	fs        *waitFS    // diskfs.go
 }
 
 // NewDB returns a store for the database directory path; call Open next.
@@ -73,6 +79,7 @@ func NewDB(path string) *DB {
 		OriginPrefix:       "auditlog",
 		CheckpointInterval: time.Second,
 		RetentionInterval:  time.Hour,
+		MinFreeDisk:        DefaultMinFreeDisk,
 		path:               path,
 		metrics:            storemetrics.New(),
 		wordBlock:          defaultWordBlock,
@@ -88,6 +95,9 @@ func (db *DB) Open() error {
 		ReadOnly:           db.ReadOnly,
 		MemTableSize:       16 << 20, // measured best of 4, 16 and 64 MiB (docs/adr/0001)
 	}
+	db.fs = newWaitFS(vfs.Default, db.Logger.With("component", "pebble"))
+	db.disk = &diskGuard{path: db.path, min: uint64(max(db.MinFreeDisk, 0)), logger: db.Logger}
+	opts.FS = db.fs
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10) // id lookups mostly miss
 	}
@@ -116,6 +126,9 @@ func (db *DB) Open() error {
 
 // Close stops the writer after it has committed what it accepted, then closes the database.
 func (db *DB) Close() error {
+	if db.fs != nil {
+		db.fs.release() // a write waiting for disk space fails now: see diskfs.go
+	}
 	if db.writer != nil {
 		db.writer.close()
 	}
@@ -145,7 +158,10 @@ func (db *DB) Ready(ctx context.Context) error {
 	if db.db == nil || db.writer.closed() {
 		return auditlog.Errorf(auditlog.EUNAVAILABLE, "the store is closed")
 	}
-	return nil
+	if err := db.fs.waitingErr(); err != nil {
+		return err
+	}
+	return db.disk.check()
 }
 
 // checkFormat records the format version in a new database and refuses a

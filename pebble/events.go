@@ -11,6 +11,9 @@ var _ auditlog.EventService = (*DB)(nil)
 // AppendEvents validates a batch, then queues it for the writer's next group
 // commit and returns once it is on stable storage.
 func (db *DB) AppendEvents(ctx context.Context, events []auditlog.Event) (*auditlog.AppendResult, error) {
+	if err := db.disk.check(); err != nil { // before the work of preparing the batch
+		return nil, err
+	}
 	values := make([][]byte, len(events))
 	b, err := auditlog.PrepareAppend(events, db.Now().UTC(), db.orgID, !db.noTree, func(i int, e *auditlog.Event) error {
 		values[i] = encodeEvent(make([]byte, 0, 256), e)

@@ -57,6 +57,11 @@ func (w *writer) close() { w.q.Close() }
 
 // commit writes a group of ops in one synced batch.
 func (w *writer) commit(group []*appendOp) ([]*auditlog.AppendResult, error) {
+	// Refused while the disk is short of space (diskspace.go): the ops
+	// queued before it ran short fail with 503 rather than wait.
+	if err := w.db.disk.check(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	defer w.db.metrics.ObserveCommit(len(group), start)
 	return w.write(group)

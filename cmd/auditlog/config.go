@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ahttp "github.com/auditlog/auditlog/http"
+	"github.com/auditlog/auditlog/pebble"
 	"github.com/auditlog/auditlog/postgres"
 	"github.com/auditlog/auditlog/stream"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	MaxInflightIngest int
 	MaxQueuedIngest   int
 	IngestQueueWait   time.Duration
+	// MinFreeDisk is the free space (bytes) on the data directory's file
+	// system below which the embedded store refuses appends with 503; 0: no check.
+	MinFreeDisk int64
 
 	// StreamKeyFile holds the key that encrypts stream secrets (32 bytes, hex
 	// or base64); default a key derived from the checkpoint signing key.
@@ -73,6 +77,7 @@ func DefaultConfig() Config {
 		MaxInflightIngest: ahttp.DefaultMaxInflightIngest,
 		MaxQueuedIngest:   ahttp.DefaultMaxQueuedIngest,
 		IngestQueueWait:   ahttp.DefaultIngestQueueWait,
+		MinFreeDisk:       pebble.DefaultMinFreeDisk,
 	}
 }
 

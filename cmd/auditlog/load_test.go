@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -93,31 +92,7 @@ func TestIngestLoad(t *testing.T) {
 	}
 
 	// Every acknowledged event is stored exactly once.
-	srv.Do(http.StatusCreated, "PUT", "/api/v1/organizations/gh/acme/members/ana@acme.example", `{"role":"organizationAdmin"}`, admin()...)
-	var tok struct{ Token string }
-	mustUnmarshal(t, srv.Do(http.StatusCreated, "POST", "/api/v1/users/ana@acme.example/tokens", "", admin()...), &tok)
-	seen := map[string]int{}
-	req, _ := http.NewRequest("GET", srv.URL()+"/api/v1/organizations/gh/acme/events/export?format=ndjson", nil)
-	req.Header.Set("api-token", tok.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		i := bytes.Index(line, []byte(`"id":"`))
-		if i < 0 {
-			t.Fatalf("export line without id: %s", line)
-		}
-		id := line[i+6:]
-		seen[string(id[:bytes.IndexByte(id, '"')])]++
-	}
-	resp.Body.Close()
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	seen := mustExportIDs(t, srv)
 	for id := range acked {
 		if seen[id] != 1 {
 			t.Fatalf("acknowledged event %s is stored %d times", id, seen[id])

@@ -62,6 +62,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.Int(&cfg.MaxInflightIngest, "max-inflight-ingest", "AUDITLOG_MAX_INFLIGHT_INGEST", "ingest requests decoded and stored at once; more wait for a slot, then are answered 503 with Retry-After (0: no bound)")
 	f.Int(&cfg.MaxQueuedIngest, "max-queued-ingest", "AUDITLOG_MAX_QUEUED_INGEST", "ingest requests that may wait for a slot; more are answered 503 at once")
 	f.Duration(&cfg.IngestQueueWait, "ingest-queue-wait", "AUDITLOG_INGEST_QUEUE_WAIT", "how long an ingest request waits for a slot before 503 (0: no wait)")
+	f.Var((*sizeFlag)(&cfg.MinFreeDisk), "min-free-disk", "AUDITLOG_MIN_FREE_DISK", "embedded store: below this much free disk space ingest is answered 503 and /readyz is not ready, such as 64MiB (0: no check)")
 	f.Var((*prefixesFlag)(&cfg.TrustedProxies), "trusted-proxies", "AUDITLOG_TRUSTED_PROXIES", "comma-separated CIDR prefixes of proxies whose X-Forwarded-For names the client (default none)")
 	f.String(&cfg.StreamKeyFile, "stream-key-file", "AUDITLOG_STREAM_KEY_FILE", "key that encrypts stream secrets at rest: 32 bytes as hex or base64 (default derived from the signing key)")
 	f.Duration(&cfg.StreamRetryBase, "stream-retry-base", "AUDITLOG_STREAM_RETRY_BASE", "wait before the first retry of a failed stream delivery; it doubles each try")
@@ -153,6 +154,7 @@ func (s *Service) Open(ctx context.Context) error {
 		s.DB.OriginPrefix = cfg.OriginPrefix
 		s.DB.CheckpointInterval = cfg.CheckpointEvery
 		s.DB.RetentionInterval = cfg.RetentionEvery
+		s.DB.MinFreeDisk = cfg.MinFreeDisk
 		s.DB.StreamKey = streamKey
 		s.DB.Committed = s.Streams.Notify
 		if err := s.DB.Open(); err != nil {
