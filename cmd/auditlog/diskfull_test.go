@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,9 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/auditlog/auditlog/internal/tmpfs"
 )
 
 // TestDiskFull runs the real binary with its data directory on a 48 MiB
@@ -33,7 +33,7 @@ import (
 // filler is gone and they are synced. Every acknowledged event is stored
 // exactly once, none of the refused ones is, and auditlog verify --data passes.
 func TestDiskFull(t *testing.T) {
-	mnt := mustMountTmpfs(t, "48m")
+	mnt := tmpfs.MustMount(t, "48m")
 	bin := MustBuildBinary(t)
 	srv := &crashServer{tb: t, bin: bin, dir: filepath.Join(mnt, "data"), args: []string{"--log-level", "info", "--min-free-disk", "4MiB"}}
 	srv.Start()
@@ -54,7 +54,7 @@ func TestDiskFull(t *testing.T) {
 	}
 
 	// 1. The reserve: refused at once, one log line, not ready, back by itself.
-	filler := mustFill(t, mnt)
+	filler := tmpfs.MustFill(t, mnt)
 	for i := range 20 {
 		code, body, ids := post(fmt.Sprintf("full-%d", i), 200)
 		if code != http.StatusServiceUnavailable || !strings.Contains(body, "disk is full") {
@@ -85,7 +85,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	srv.args = []string{"--log-level", "info", "--min-free-disk", "0"}
 	srv.Start()
-	filler = mustFill(t, mnt)
+	filler = tmpfs.MustFill(t, mnt)
 	var (
 		mu      sync.Mutex
 		blocked = make(chan struct{})
@@ -196,48 +196,6 @@ func diskPost(base, name string, n int) (int, string, []string, error) {
 func (s *crashServer) logText() string {
 	b, _ := os.ReadFile(s.log.Name())
 	return string(b)
-}
-
-// mustMountTmpfs mounts a tmpfs of size (such as "48m") for the test. It
-// needs root: without it the test is skipped, except in CI, where it fails.
-func mustMountTmpfs(tb testing.TB, size string) string {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("this test mounts a tmpfs: it needs root (CI=true)")
-		}
-		tb.Skip("this test mounts a tmpfs: it needs root")
-	}
-	dir := tb.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		tb.Fatalf("mount tmpfs: %v\n%s", err, out)
-	}
-	tb.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			tb.Errorf("umount %s: %v\n%s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// mustFill writes a file into dir until the file system is full.
-func mustFill(tb testing.TB, dir string) string {
-	tb.Helper()
-	name := filepath.Join(dir, "filler")
-	f, err := os.Create(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				tb.Fatal(err)
-			}
-			return name
-		}
-	}
 }
 
 func mustReady(tb testing.TB, srv *crashServer, want int) {
