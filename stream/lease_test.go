@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -25,9 +26,15 @@ type fencedStore struct {
 	held    atomic.Bool
 	token   atomic.Int64
 	refused atomic.Int32
+	fail    atomic.Int32 // fail this many more claims
 }
 
+var errUnreachable = errors.New("the database is unreachable")
+
 func (s *fencedStore) ClaimStreams(ctx context.Context) ([]auditlog.StreamLease, error) {
+	if s.fail.Add(-1) >= 0 {
+		return nil, errUnreachable
+	}
 	if !s.held.Load() {
 		return nil, nil
 	}
@@ -54,25 +61,8 @@ func (s *fencedStore) SetStreamStatus(ctx context.Context, ref auditlog.OrgRef, 
 func TestLeases(t *testing.T) {
 	ctx := context.Background()
 	rcv := &receiver{}
-	w := stream.NewWorker(nil)
-	w.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	w.RetryBase, w.RetryMax = 20*time.Millisecond, 200*time.Millisecond
-	w.PollInterval, w.ReloadInterval = time.Hour, time.Hour // only commits and Reload act
-	w.Deliverers[auditlog.StreamWebhook] = rcv
-	db := pebble.NewDB(t.TempDir())
-	db.StreamKey = storetest.MustStreamKey(t, 3)
-	db.Committed = w.Notify
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	store := &fencedStore{DB: db}
-	store.held.Store(true)
-	store.token.Store(1)
-	w.Store = store
-	if err := w.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = w.Close(); _ = db.Close() })
+	w, store := mustStartFenced(t, rcv, time.Hour) // only commits and Reload act
+	db := store.DB
 	held := func() float64 {
 		for _, c := range w.Collectors() {
 			if g, ok := c.(prometheus.Gauge); ok {
@@ -150,5 +140,50 @@ func TestLeases(t *testing.T) {
 	}
 	if n := len(rcv.sequences()); n < 45 {
 		t.Errorf("%d events received; the batch 20..29 under the lost lease should come twice", n)
+	}
+}
+
+// mustStartFenced opens an embedded store and a worker over it, as
+// fencedStore, holding every stream under token 1, claiming every reload.
+func mustStartFenced(t *testing.T, rcv *receiver, reload time.Duration) (*stream.Worker, *fencedStore) {
+	t.Helper()
+	w := stream.NewWorker(nil)
+	w.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	w.RetryBase, w.RetryMax = 20*time.Millisecond, time.Hour
+	w.PollInterval, w.ReloadInterval = time.Hour, reload
+	w.Deliverers[auditlog.StreamWebhook] = rcv
+	db := pebble.NewDB(t.TempDir())
+	db.StreamKey = storetest.MustStreamKey(t, 3)
+	db.Committed = w.Notify
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	store := &fencedStore{DB: db}
+	store.held.Store(true)
+	store.token.Store(1)
+	w.Store = store
+	if err := w.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close(); _ = db.Close() })
+	return w, store
+}
+
+// After the store fails claims for a while, the worker claims again within
+// a reload interval of its recovery: failed claims back off up to the
+// reload interval, not up to RetryMax (an hour here), since leases must be
+// renewed or taken back soon.
+func TestClaimRetriesWithinReloadInterval(t *testing.T) {
+	rcv := &receiver{}
+	_, store := mustStartFenced(t, rcv, 50*time.Millisecond)
+	storetest.MustCreateOrg(t, store.DB, acme, auditlog.PlanBusiness)
+	store.fail.Store(10) // doubling from 20ms, uncapped: 20s of waits
+	storetest.MustCreateStream(t, store.DB, auditlog.Stream{Org: acme, Type: auditlog.StreamWebhook, URL: "http://127.0.0.1:9/hook"},
+		auditlog.StreamSecrets{URL: "http://127.0.0.1:9/hook", Secret: []byte("s3cret")})
+	f := &fixture{db: store.DB}
+	f.mustAppend(t, 3, "user.login")
+	waitFor(t, 5*time.Second, "the stream claimed after the failures", func() bool { return len(rcv.sequences()) == 3 })
+	if n := store.fail.Load(); n > 0 {
+		t.Errorf("%d failing claims left", n)
 	}
 }

@@ -170,7 +170,9 @@ func (w *Worker) supervise() {
 				return
 			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, w.RetryMax)
+			// At most a reload interval: leases must be renewed, or taken
+			// back, soon after the store answers again.
+			backoff = min(2*backoff, w.RetryMax, max(w.ReloadInterval, w.RetryBase))
 			w.Reload()
 			continue
 		}
