@@ -7,7 +7,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // LogAuditor audits one organization's log as a store keeps it: fed the
@@ -40,8 +40,15 @@ func problem(seq int64, format string, args ...any) *AuditProblem {
 // NewLogAuditor returns an auditor of a log with these verified checkpoints
 // (in ascending size) and purge ranges.
 func NewLogAuditor(checkpoints []*Checkpoint, purges []SeqRange) *LogAuditor {
-	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	rf := compact.RangeFactory{Hash: hashChildren}
 	return &LogAuditor{checkpoints: checkpoints, purges: purges, rng: rf.NewEmptyRange(0)}
+}
+
+// hashChildren is rfc6962.DefaultHasher.HashChildren with one allocation
+// instead of three: an audit hashes about one node per event.
+func hashChildren(left, right []byte) []byte {
+	h := tlog.NodeHash(tlog.Hash(left), tlog.Hash(right))
+	return h[:]
 }
 
 // Size is the number of leaves added so far: the sequence the next must have.
