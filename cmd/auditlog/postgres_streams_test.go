@@ -21,7 +21,8 @@ import (
 // from one server at a time (the lease holder; the others deliver nothing).
 // Then the holder is killed (SIGKILL) in the middle of a delivery: another
 // server takes the stream over once the lease expires, resumes from the
-// recorded cursor, and no event is skipped.
+// recorded cursor, and no event is skipped. Last, the new holder stops
+// cleanly, and the last server carries on.
 func TestPostgres_StreamsAcrossReplicas(t *testing.T) {
 	const admin = "stream-replica-admin-token"
 	servers := mustStartReplicas(t, admin, 3, "--stream-lease-ttl", "1s", "--stream-retry-base", "20ms", "--stream-retry-max", "200ms").servers
@@ -94,9 +95,24 @@ func TestPostgres_StreamsAcrossReplicas(t *testing.T) {
 		survivors[0].mustDo(t, "GET", "/api/v1/organizations/gh/acme/streams/"+st.ID, tok, "", http.StatusOK, &got)
 		return got.LastDeliveredSequence == want[len(want)-1] && got.State == auditlog.StreamActive
 	})
-	for _, s := range survivors {
-		s.stop(t)
+
+	// The new holder stops cleanly (SIGTERM): it releases the lease, and the
+	// last server takes the stream at its next claim, without waiting for
+	// the lease to expire.
+	last := survivors[1-next]
+	survivors[next].stop(t)
+	stopped := time.Now()
+	want = append(want, ingestThrough(t, []*replica{last}, admin, 1, 1, 100)...)
+	waitUntil(t, 30*time.Second, "every event after the clean stop", func() bool { return h.distinct() >= len(want) })
+	t.Logf("after the holder's clean stop, the last server delivered the next %d events within %v", 100, time.Since(stopped).Round(10*time.Millisecond))
+	distinctInOrder(t, h.sequences(), want)
+	if streamHolder(t, []*replica{last}) != 0 {
+		t.Error("the last server does not hold the stream")
 	}
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("%d deliveries overlapped another: two servers delivered at once", n)
+	}
+	last.stop(t)
 }
 
 // ingestThrough sends, through each server at once, clients concurrent
