@@ -29,7 +29,8 @@ measures it, in order:
            --single-duration, on a fixed schedule (open loop); latency runs
            from each request's scheduled send time (no coordinated omission)
   queries  the big organization's newest 100 events --queries times, and two
-           searches (a rare word, an action) a tenth as many times
+           searches (a rare word, an action) a tenth as many times; each kind
+           for at most --query-time
   exports  the big organization's events in full, in each of --exports
   verify   the downloaded bundle, offline, with the code of auditlog verify --key
   baselines  the same events again, in batches of --batch, into a plain SQLite
@@ -82,6 +83,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.SingleRate, "single-rate", cfg.SingleRate, "one-event requests per second (0: off)")
 	fs.DurationVar(&cfg.SingleDuration, "single-duration", cfg.SingleDuration, "how long to send one-event requests")
 	fs.IntVar(&cfg.Queries, "queries", cfg.Queries, "newest-100 queries; each search a tenth as many, at least 20 (0: off)")
+	fs.DurationVar(&cfg.QueryTime, "query-time", cfg.QueryTime, "stop each kind of query after this long, once it has 5 answers (0: no limit)")
 	exports := fs.String("exports", strings.Join(cfg.Exports, ","), "export formats to download, comma-separated: ndjson, csv, bundle (\"\": none)")
 	fs.BoolVar(&cfg.Verify, "verify", cfg.Verify, "verify the bundle export offline (needs bundle in --exports)")
 	fs.BoolVar(&cfg.SQLite, "sqlite", cfg.SQLite, "run the SQLite baseline")

@@ -49,9 +49,10 @@ type Config struct {
 	SingleRate     float64       `json:"singleRate"`
 	SingleDuration time.Duration `json:"singleDuration"`
 
-	Queries int      `json:"queries"` // newest-100 pages; the searches take a tenth as many
-	Exports []string `json:"exports"` // formats: ndjson, csv, bundle
-	Verify  bool     `json:"verify"`  // verify the bundle export (which it needs)
+	Queries   int           `json:"queries"`   // newest-100 pages; the searches take a tenth as many
+	QueryTime time.Duration `json:"queryTime"` // at most this long for each kind of query, once it has 5 answers (0: no limit)
+	Exports   []string      `json:"exports"`   // formats: ndjson, csv, bundle
+	Verify    bool          `json:"verify"`    // verify the bundle export (which it needs)
 
 	SQLite   bool   `json:"sqlite"`
 	Postgres string `json:"-"` // DSN of the PostgreSQL baseline's database
@@ -64,7 +65,7 @@ func DefaultConfig() Config {
 	return Config{
 		Clients: 4, Batch: 1000, Orgs: 100, BigShare: 0.5, Events: 1_000_000, Interval: 5 * time.Second, Seed: 1,
 		SingleRate: 1000, SingleDuration: 10 * time.Second,
-		Queries: 1000, Exports: []string{"ndjson", "bundle"}, Verify: true, SQLite: true,
+		Queries: 1000, QueryTime: 30 * time.Second, Exports: []string{"ndjson", "bundle"}, Verify: true, SQLite: true,
 	}
 }
 
