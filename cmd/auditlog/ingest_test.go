@@ -246,7 +246,8 @@ func TestRestartDurability(t *testing.T) {
 // TestGroupCommit: concurrent single-event requests share commits, and every
 // acknowledged event is stored exactly once with gapless sequences.
 func TestGroupCommit(t *testing.T) {
-	s := MustRunService(t)
+	// No ingest admission bound: all n requests reach the writer at once.
+	s := MustRunService(t, func(c *Config) { c.MaxInflightIngest = 0 })
 	s.MustCreateOrg("gh", "acme", "business")
 	tok := s.MustMemberToken("gh", "acme", "ana@acme.example", "organizationAdmin", false)
 	const n = 400

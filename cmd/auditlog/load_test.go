@@ -15,16 +15,19 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	ahttp "github.com/auditlog/auditlog/http"
 )
 
 // TestIngestLoad overloads the real binary, run as its own process with its
 // default admission control, and watches its memory.
 //
-// Capacity is measured first: loadCapacityClients clients send batches of
-// 1000 events as fast as they can (on this 2-core machine 4 clients keep
-// the server's CPUs busy; more only queue), and the acknowledged events per
-// second are the capacity C. Then loadOverloadClients clients (8× as many)
-// send batches of 1000 as fast as they can, a refused batch again after
+// Capacity is measured first: loadCapacityClients clients, as many as the
+// server takes batches at once by default (ahttp.DefaultMaxInflightIngest:
+// past that many, batches only wait), send batches of 1000 events as fast
+// as they can, and the acknowledged events per second are the capacity C.
+// Then loadOverloadClients clients (4× as many) send batches of 1000 as
+// fast as they can, a refused batch again after
 // 10-30ms, far less than its Retry-After, to keep the pressure on. The
 // offered load (events sent per second, refused ones included) must reach
 // 4× C. Meanwhile the server's VmRSS is sampled from /proc; its peak
@@ -108,8 +111,8 @@ func TestIngestLoad(t *testing.T) {
 }
 
 const (
-	loadCapacityClients = 4
-	loadOverloadClients = 8 * loadCapacityClients
+	loadCapacityClients = ahttp.DefaultMaxInflightIngest
+	loadOverloadClients = 4 * loadCapacityClients
 	loadBatch           = 1000
 )
 
