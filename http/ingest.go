@@ -56,7 +56,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, s.Logger, err)
 		return
 	}
-	release, aerr := s.admission.acquire(r.Context())
+	release, aerr := s.admission.acquire(r.Context(), r.ContentLength)
 	if aerr != nil {
 		if r.Context().Err() == nil {
 			Error(w, r, s.Logger, aerr)

@@ -2,28 +2,30 @@ package http
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
 	"github.com/auditlog/auditlog"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 )
 
 // The ingest admission control's defaults (see admission).
 const (
-	// DefaultMaxInflightIngest: ingest throughput grows with the batches in
-	// flight, because they share the writer's group commits (one fsync), up
-	// to about 16 here; memory grows with them too (about 4 MB per batch of
-	// 1000 events: 130 MB of RSS at 16 against 90 MB at 4). Measured with
-	// auditlog bench, 16 clients, batches of 1000, on 2 CPUs: 2 slots 4,900
-	// events/s, 4: 4,700, 8: 5,600, 16: 7,000, unbounded: 7,700 (medians of
-	// 2 noisy runs).
-	DefaultMaxInflightIngest = 16
-	// DefaultMaxQueuedIngest is how many more requests may wait for a slot.
-	DefaultMaxQueuedIngest = 4 * DefaultMaxInflightIngest
+	// DefaultMaxInflightIngestBytes is the request bodies decoded and stored
+	// at once. A batch in flight costs about 12 times its body in resident
+	// memory (4 MB for a batch of 1000 events, 330 KB of JSON), so 8 MiB
+	// of bodies is about 100 MB: with the 90 MB the server holds under
+	// ordinary load, that leaves room under the 300 MB target for the
+	// store's caches. 8 MiB is about 25 such batches, past the 16 at which
+	// group commits stop raising throughput, or thousands of small requests.
+	DefaultMaxInflightIngestBytes = 8 << 20
+	// DefaultMaxQueuedIngest is how many more requests may wait for room.
+	DefaultMaxQueuedIngest = 64
 )
 
-// DefaultIngestQueueWait is how long a request waits for a slot: an ordinary
+// DefaultIngestQueueWait is how long a request waits for room: an ordinary
 // burst is absorbed; a sustained overload is refused quickly.
 const DefaultIngestQueueWait = 250 * time.Millisecond
 
@@ -32,61 +34,79 @@ var (
 	errIngestQueueFull = auditlog.Errorf(auditlog.EUNAVAILABLE, "too many ingest requests are waiting: send the batch again after Retry-After")
 )
 
-// admission is the ingest admission control: at most slots batches are
-// decoded and stored at once; past that a request waits, at most wait and
-// with at most queue others, for a free slot, and is otherwise refused with
-// 503 and Retry-After. A waiting request has not read its body yet, so
-// memory is bounded by the slots times the largest batch (MaxBatchBytes).
+// admission is the ingest admission control, a budget of bytes: each
+// request weighs its Content-Length (at most the whole budget; a request
+// without one, chunked, weighs the whole budget and so runs alone), and is
+// decoded and stored while the weights in flight stay within the budget.
+// Past it a request waits, at most wait and with at most queue others, in
+// FIFO order (a large batch is not overtaken by a stream of small ones),
+// and is otherwise refused with 503 and Retry-After. A waiting request has
+// not read its body yet, so memory is bounded by the budget.
 type admission struct {
-	slots   chan struct{}
+	budget  int64
+	sem     *semaphore.Weighted
 	queue   int64
 	wait    time.Duration
 	waiting atomic.Int64
 
 	inflightGauge prometheus.Gauge
+	bytesGauge    prometheus.Gauge
 	waitingGauge  prometheus.Gauge
 	refused       *prometheus.CounterVec
 	waited        prometheus.Histogram
 }
 
-// newAdmission returns the admission control of slots batches at once, or
-// nil (no bound) when slots is 0, and registers its metrics in reg.
-func newAdmission(slots, queue int, wait time.Duration, reg prometheus.Registerer) *admission {
-	if slots <= 0 {
+// newAdmission returns the admission control of budget bytes at once, or
+// nil (no bound) when budget is 0, and registers its metrics in reg.
+func newAdmission(budget int64, queue int, wait time.Duration, reg prometheus.Registerer) *admission {
+	if budget <= 0 {
 		return nil
 	}
 	a := &admission{
-		slots: make(chan struct{}, slots),
-		queue: int64(queue),
-		wait:  wait,
+		budget: budget,
+		sem:    semaphore.NewWeighted(budget),
+		queue:  int64(queue),
+		wait:   wait,
 		inflightGauge: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "auditlog_ingest_inflight", Help: "Ingest requests being decoded and stored now.",
 		}),
+		bytesGauge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "auditlog_ingest_inflight_bytes", Help: "The weight (Content-Length, or the whole budget when there is none) of the ingest requests being decoded and stored now.",
+		}),
 		waitingGauge: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "auditlog_ingest_waiting", Help: "Ingest requests waiting for a free ingest slot.",
+			Name: "auditlog_ingest_waiting", Help: "Ingest requests waiting for room in the in-flight budget.",
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "auditlog_ingest_refused_total", Help: "Ingest requests refused with 503 by the admission control, by reason: timeout (no slot freed in time), queue_full (too many waiting).",
+			Name: "auditlog_ingest_refused_total", Help: "Ingest requests refused with 503 by the admission control, by reason: timeout (no room freed in time), queue_full (too many waiting).",
 		}, []string{"reason"}),
 		waited: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "auditlog_ingest_admission_wait_seconds", Help: "Time ingest requests waited for a free slot, admitted or not.",
+			Name: "auditlog_ingest_admission_wait_seconds", Help: "Time ingest requests waited for room in the in-flight budget, admitted or not.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 	}
-	reg.MustRegister(a.inflightGauge, a.waitingGauge, a.refused, a.waited)
+	reg.MustRegister(a.inflightGauge, a.bytesGauge, a.waitingGauge, a.refused, a.waited)
 	return a
 }
 
-// acquire takes an ingest slot, waiting for one as configured; release
-// gives it back. A nil admission admits everything.
-func (a *admission) acquire(ctx context.Context) (release func(), err error) {
+// weight is what a request of contentLength bytes (-1: unknown) takes of
+// the budget.
+func (a *admission) weight(contentLength int64) int64 {
+	if contentLength < 0 || contentLength > a.budget {
+		return a.budget
+	}
+	return max(contentLength, 1)
+}
+
+// acquire admits a request of contentLength bytes (-1: unknown), waiting
+// for room as configured; release gives its weight back. A nil admission
+// admits everything.
+func (a *admission) acquire(ctx context.Context, contentLength int64) (release func(), err error) {
 	if a == nil {
 		return func() {}, nil
 	}
-	select {
-	case a.slots <- struct{}{}:
-		return a.admitted(), nil
-	default:
+	n := a.weight(contentLength)
+	if a.sem.TryAcquire(n) { // fails while others wait: FIFO
+		return a.admitted(n), nil
 	}
 	if a.wait <= 0 {
 		a.refused.WithLabelValues("timeout").Inc()
@@ -99,28 +119,29 @@ func (a *admission) acquire(ctx context.Context) (release func(), err error) {
 	}
 	a.waitingGauge.Inc()
 	start := time.Now()
-	t := time.NewTimer(a.wait)
-	defer func() {
-		t.Stop()
-		a.waiting.Add(-1)
-		a.waitingGauge.Dec()
-		a.waited.Observe(time.Since(start).Seconds())
-	}()
-	select {
-	case a.slots <- struct{}{}:
-		return a.admitted(), nil
-	case <-t.C:
+	wctx, cancel := context.WithTimeoutCause(ctx, a.wait, errIngestBusy)
+	err = a.sem.Acquire(wctx, n)
+	cancel()
+	a.waiting.Add(-1)
+	a.waitingGauge.Dec()
+	a.waited.Observe(time.Since(start).Seconds())
+	switch {
+	case err == nil:
+		return a.admitted(n), nil
+	case errors.Is(context.Cause(wctx), errIngestBusy):
 		a.refused.WithLabelValues("timeout").Inc()
 		return nil, errIngestBusy
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		return nil, err // the client is gone
 	}
 }
 
-func (a *admission) admitted() func() {
+func (a *admission) admitted(n int64) func() {
 	a.inflightGauge.Inc()
+	a.bytesGauge.Add(float64(n))
 	return func() {
 		a.inflightGauge.Dec()
-		<-a.slots
+		a.bytesGauge.Sub(float64(n))
+		a.sem.Release(n)
 	}
 }

@@ -44,13 +44,14 @@ type Server struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// (for rate limits and the IP address of the server's own events); none by default.
 	TrustedProxies []netip.Prefix
-	// MaxInflightIngest bounds the ingest requests decoded and stored at
-	// once (0: no bound). Past it a request waits up to IngestQueueWait, with
-	// at most MaxQueuedIngest others, for a free slot, and is otherwise
-	// answered 503 with Retry-After. NewServer sets the defaults.
-	MaxInflightIngest int
-	MaxQueuedIngest   int
-	IngestQueueWait   time.Duration
+	// MaxInflightIngestBytes bounds the ingest request bodies decoded and
+	// stored at once (0: no bound): each request weighs its Content-Length,
+	// or the whole budget without one. Past it a request waits up to
+	// IngestQueueWait, in order, with at most MaxQueuedIngest others, and is
+	// otherwise answered 503 with Retry-After. NewServer sets the defaults.
+	MaxInflightIngestBytes int64
+	MaxQueuedIngest        int
+	IngestQueueWait        time.Duration
 
 	admission *admission
 	ln        net.Listener
@@ -69,9 +70,9 @@ func NewServer() *Server {
 		Registry: prometheus.NewRegistry(),
 		Now:      time.Now,
 
-		MaxInflightIngest: DefaultMaxInflightIngest,
-		MaxQueuedIngest:   DefaultMaxQueuedIngest,
-		IngestQueueWait:   DefaultIngestQueueWait,
+		MaxInflightIngestBytes: DefaultMaxInflightIngestBytes,
+		MaxQueuedIngest:        DefaultMaxQueuedIngest,
+		IngestQueueWait:        DefaultIngestQueueWait,
 	}
 }
 
@@ -86,7 +87,7 @@ func (s *Server) Open() error {
 	s.adminSum = sha256.Sum256([]byte(s.AdminToken))
 	s.metrics = newMetrics(s.Registry)
 	s.limiters = newRateLimiters(s.RateLimits)
-	s.admission = newAdmission(s.MaxInflightIngest, s.MaxQueuedIngest, s.IngestQueueWait, s.Registry)
+	s.admission = newAdmission(s.MaxInflightIngestBytes, s.MaxQueuedIngest, s.IngestQueueWait, s.Registry)
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return err

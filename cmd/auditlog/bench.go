@@ -68,7 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.DataDir, "data", "", "the server's data directory: where to start it (default: a temporary one), or, with --url, which to measure")
 	fs.StringVar(&cfg.WorkDir, "work", "", "directory for the server's data, the bundle and the SQLite baseline (default: a temporary one, removed)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary work directory (its path is printed)")
-	fs.Func("serve-arg", "a flag for the started server, such as --serve-arg=--max-inflight-ingest=8 (repeatable)", func(s string) error {
+	fs.Func("serve-arg", "a flag for the started server, such as --serve-arg=--max-inflight-ingest-bytes=4MiB (repeatable)", func(s string) error {
 		cfg.ServeArgs = append(cfg.ServeArgs, s)
 		return nil
 	})

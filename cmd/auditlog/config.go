@@ -36,12 +36,13 @@ type Config struct {
 	RateLimitReads  ahttp.Rate     // GET and HEAD requests per client IP and per token
 	RateLimitWrites ahttp.Rate     // other requests per client IP and per token
 	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-For names the client
-	// MaxInflightIngest bounds the ingest requests decoded and stored at once
-	// (0: no bound); past it a request waits up to IngestQueueWait, with at
-	// most MaxQueuedIngest others, and is otherwise answered 503 with Retry-After.
-	MaxInflightIngest int
-	MaxQueuedIngest   int
-	IngestQueueWait   time.Duration
+	// MaxInflightIngestBytes bounds the ingest request bodies (by their
+	// Content-Length) decoded and stored at once (0: no bound); past it a
+	// request waits up to IngestQueueWait, with at most MaxQueuedIngest
+	// others, and is otherwise answered 503 with Retry-After.
+	MaxInflightIngestBytes int64
+	MaxQueuedIngest        int
+	IngestQueueWait        time.Duration
 	// MinFreeDisk is the free space (bytes) on the data directory's file
 	// system below which the embedded store refuses appends with 503; 0: no check.
 	MinFreeDisk int64
@@ -74,10 +75,10 @@ func DefaultConfig() Config {
 		StreamRetryMax:  stream.DefaultRetryMax,
 		StreamLeaseTTL:  postgres.DefaultStreamLeaseTTL,
 
-		MaxInflightIngest: ahttp.DefaultMaxInflightIngest,
-		MaxQueuedIngest:   ahttp.DefaultMaxQueuedIngest,
-		IngestQueueWait:   ahttp.DefaultIngestQueueWait,
-		MinFreeDisk:       pebble.DefaultMinFreeDisk,
+		MaxInflightIngestBytes: ahttp.DefaultMaxInflightIngestBytes,
+		MaxQueuedIngest:        ahttp.DefaultMaxQueuedIngest,
+		IngestQueueWait:        ahttp.DefaultIngestQueueWait,
+		MinFreeDisk:            pebble.DefaultMinFreeDisk,
 	}
 }
 
@@ -113,8 +114,8 @@ func (c *Config) Validate() error {
 	if c.OriginPrefix == "" || strings.ContainsAny(c.OriginPrefix, "\n ") {
 		errs = append(errs, errors.New("--origin-prefix must be a non-empty word without spaces"))
 	}
-	if c.MaxInflightIngest < 0 {
-		errs = append(errs, errors.New("--max-inflight-ingest must not be negative"))
+	if c.MaxInflightIngestBytes < 0 {
+		errs = append(errs, errors.New("--max-inflight-ingest-bytes must not be negative"))
 	}
 	if c.MaxQueuedIngest < 0 {
 		errs = append(errs, errors.New("--max-queued-ingest must not be negative"))

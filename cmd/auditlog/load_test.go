@@ -22,9 +22,10 @@ import (
 // TestIngestLoad overloads the real binary, run as its own process with its
 // default admission control, and watches its memory.
 //
-// Capacity is measured first: loadCapacityClients clients, as many as the
-// server takes batches at once by default (ahttp.DefaultMaxInflightIngest:
-// past that many, batches only wait), send batches of 1000 events as fast
+// Capacity is measured first: loadCapacityClients clients, as many batches
+// as fit the server's default in-flight budget
+// (ahttp.DefaultMaxInflightIngestBytes: past that many, batches only
+// wait), send batches of 1000 events as fast
 // as they can, and the acknowledged events per second are the capacity C.
 // Then loadOverloadClients clients (4× as many) send batches of 1000 as
 // fast as they can, a refused batch again after
@@ -110,10 +111,11 @@ func TestIngestLoad(t *testing.T) {
 	}
 }
 
-const (
-	loadCapacityClients = ahttp.DefaultMaxInflightIngest
+const loadBatch = 1000
+
+var (
+	loadCapacityClients = int(ahttp.DefaultMaxInflightIngestBytes / loadBatchBytes())
 	loadOverloadClients = 4 * loadCapacityClients
-	loadBatch           = 1000
 )
 
 // loadPhase counts one phase's batches.
@@ -160,7 +162,7 @@ type loadClient struct {
 var loadHTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * loadOverloadClients}}
 
 func (c *loadClient) run(ctx context.Context, ph *loadPhase) {
-	body, marks := c.template()
+	body, marks := loadTemplate(c.name)
 	ids := make([]string, loadBatch)
 	for ; ctx.Err() == nil; c.next++ {
 		// Write the batch number into every id: the body is built once, so
@@ -197,9 +199,15 @@ func (c *loadClient) run(ctx context.Context, ph *loadPhase) {
 	}
 }
 
-// template returns a batch whose ids are <name>-b<8 digits>-e<4 digits>, and
-// the offset of each id's 8 digits.
-func (c *loadClient) template() ([]byte, []int) {
+// loadBatchBytes is about how large a load client's batch is.
+func loadBatchBytes() int64 {
+	body, _ := loadTemplate("cap-c00")
+	return int64(len(body))
+}
+
+// loadTemplate returns a batch whose ids are <name>-b<8 digits>-e<4
+// digits>, and the offset of each id's 8 digits.
+func loadTemplate(name string) ([]byte, []int) {
 	var b []byte
 	marks := make([]int, loadBatch)
 	b = append(b, '[')
@@ -208,7 +216,7 @@ func (c *loadClient) template() ([]byte, []int) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"organization":{"provider":"gh","name":"acme"},"id":"`...)
-		b = append(b, c.name+"-b"...)
+		b = append(b, name+"-b"...)
 		marks[i] = len(b)
 		b = fmt.Appendf(b, `00000000-e%04d","action":"repositories.tools.update","actor":{"email":"user%d@acme.example","role":"repositoryAdmin"},"repositoryName":"repo-%d","details":{"tool":"eslint","enabled":true},"ipAddress":"10.0.%d.%d","userAgent":"load-test/1.0"}`,
 			i, i%97, i%13, i%256, i/256)

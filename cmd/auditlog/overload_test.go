@@ -14,20 +14,39 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog"
+	ahttp "github.com/auditlog/auditlog/http"
 )
 
-// TestIngestOverload floods a server whose ingest admits one batch at a
-// time, with two more waiting at most 5ms: the others are answered 503 with
+// TestIngestOverload floods a server whose ingest budget admits one batch at
+// a time, with two more waiting at most 5ms: the others are answered 503 with
 // Retry-After, and once the clients have sent them again, every acknowledged
 // event is stored exactly once. The refusals show in the metrics.
 func TestIngestOverload(t *testing.T) {
+	const clients, batches, size = 16, 10, 200
+	batch := func(c, b int) ([]byte, []string) {
+		var body bytes.Buffer
+		var ids []string
+		body.WriteByte('[')
+		for i := range size {
+			id := fmt.Sprintf("flood-c%d-b%d-e%d", c, b, i)
+			ids = append(ids, id)
+			if i > 0 {
+				body.WriteByte(',')
+			}
+			fmt.Fprintf(&body, `{"organization":{"provider":"gh","name":"acme"},"id":%q,"action":"user.login","actor":{"email":"u%d@acme.example"}}`, id, i)
+		}
+		body.WriteByte(']')
+		return body.Bytes(), ids
+	}
+	first, _ := batch(0, 0)
 	s := MustRunService(t, func(c *Config) {
-		c.MaxInflightIngest, c.MaxQueuedIngest, c.IngestQueueWait = 1, 2, 5*time.Millisecond
+		// Room for one batch and a half: the batches are all about as large.
+		c.MaxInflightIngestBytes = int64(len(first)) * 3 / 2
+		c.MaxQueuedIngest, c.IngestQueueWait = 2, 5*time.Millisecond
 	})
 	s.MustCreateOrg("gh", "acme", "business")
 	tok := s.MustMemberToken("gh", "acme", "ana@acme.example", "organizationAdmin", false)
 
-	const clients, batches, size = 16, 10, 200
 	var refused atomic.Int64
 	acked := make([][]string, clients)
 	errs := make(chan error, clients)
@@ -35,24 +54,13 @@ func TestIngestOverload(t *testing.T) {
 	for c := range clients {
 		wg.Go(func() {
 			for b := range batches {
-				var body bytes.Buffer
-				var ids []string
-				body.WriteByte('[')
-				for i := range size {
-					id := fmt.Sprintf("flood-c%d-b%d-e%d", c, b, i)
-					ids = append(ids, id)
-					if i > 0 {
-						body.WriteByte(',')
-					}
-					fmt.Fprintf(&body, `{"organization":{"provider":"gh","name":"acme"},"id":%q,"action":"user.login","actor":{"email":"u%d@acme.example"}}`, id, i)
-				}
-				body.WriteByte(']')
+				body, ids := batch(c, b)
 				for try := 0; ; try++ {
 					if try == 1000 {
 						errs <- fmt.Errorf("client %d: batch %d refused 1000 times", c, b)
 						return
 					}
-					req, _ := http.NewRequest("POST", s.URL+"/api/v1/events", bytes.NewReader(body.Bytes()))
+					req, _ := http.NewRequest("POST", s.URL+"/api/v1/events", bytes.NewReader(body))
 					req.Header.Set("Authorization", "Bearer "+testAdminToken)
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
@@ -113,10 +121,33 @@ func TestIngestOverload(t *testing.T) {
 		t.Fatalf("%d events acknowledged, %d stored, want %d", n, got, want)
 	}
 	metrics := string(s.MustDo(http.StatusOK, "GET", "/metrics", nil))
-	for _, m := range []string{`auditlog_ingest_refused_total{reason="queue_full"}`, `auditlog_ingest_refused_total{reason="timeout"}`, "auditlog_ingest_inflight 0", "auditlog_ingest_waiting 0"} {
+	for _, m := range []string{`auditlog_ingest_refused_total{reason="queue_full"}`, `auditlog_ingest_refused_total{reason="timeout"}`, "auditlog_ingest_inflight 0", "auditlog_ingest_inflight_bytes 0", "auditlog_ingest_waiting 0"} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("/metrics has no %s", m)
 		}
 	}
 	t.Logf("%d batches refused with 503 and sent again", refused.Load())
+}
+
+// The in-flight budget is a size, from the flag or the environment.
+func TestIngestAdmissionFlags(t *testing.T) {
+	cfg, err := parseServeFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.MaxInflightIngestBytes, int64(ahttp.DefaultMaxInflightIngestBytes); got != want {
+		t.Errorf("default budget %d, want %d", got, want)
+	}
+	t.Setenv("AUDITLOG_MAX_INFLIGHT_INGEST_BYTES", "16MiB")
+	if cfg, err = parseServeFlags(nil, &bytes.Buffer{}); err != nil || cfg.MaxInflightIngestBytes != 16<<20 {
+		t.Errorf("AUDITLOG_MAX_INFLIGHT_INGEST_BYTES=16MiB: %d, %v", cfg.MaxInflightIngestBytes, err)
+	}
+	if cfg, err = parseServeFlags([]string{"--max-inflight-ingest-bytes", "0"}, &bytes.Buffer{}); err != nil || cfg.MaxInflightIngestBytes != 0 {
+		t.Errorf("--max-inflight-ingest-bytes 0: %d, %v", cfg.MaxInflightIngestBytes, err)
+	}
+	for _, args := range [][]string{{"--max-inflight-ingest-bytes", "lots"}, {"--max-inflight-ingest", "16"}} {
+		if _, err := parseServeFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
 }

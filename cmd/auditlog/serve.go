@@ -59,9 +59,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", "AUDITLOG_SHUTDOWN_TIMEOUT", "how long to wait for in-flight requests on SIGINT/SIGTERM")
 	f.Var((*rateFlag)(&cfg.RateLimitReads), "rate-limit-reads", "AUDITLOG_RATE_LIMIT_READS", "GET requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
 	f.Var((*rateFlag)(&cfg.RateLimitWrites), "rate-limit-writes", "AUDITLOG_RATE_LIMIT_WRITES", "other requests to /api/ allowed per client IP and per token, as N/DURATION, or off")
-	f.Int(&cfg.MaxInflightIngest, "max-inflight-ingest", "AUDITLOG_MAX_INFLIGHT_INGEST", "ingest requests decoded and stored at once; more wait for a slot, then are answered 503 with Retry-After (0: no bound)")
-	f.Int(&cfg.MaxQueuedIngest, "max-queued-ingest", "AUDITLOG_MAX_QUEUED_INGEST", "ingest requests that may wait for a slot; more are answered 503 at once")
-	f.Duration(&cfg.IngestQueueWait, "ingest-queue-wait", "AUDITLOG_INGEST_QUEUE_WAIT", "how long an ingest request waits for a slot before 503 (0: no wait)")
+	f.Var((*sizeFlag)(&cfg.MaxInflightIngestBytes), "max-inflight-ingest-bytes", "AUDITLOG_MAX_INFLIGHT_INGEST_BYTES", "ingest request bodies decoded and stored at once, such as 8MiB: each request weighs its Content-Length (without one, the whole budget: send Content-Length); more wait in order, then are answered 503 with Retry-After (0: no bound)")
+	f.Int(&cfg.MaxQueuedIngest, "max-queued-ingest", "AUDITLOG_MAX_QUEUED_INGEST", "ingest requests that may wait for room in --max-inflight-ingest-bytes; more are answered 503 at once")
+	f.Duration(&cfg.IngestQueueWait, "ingest-queue-wait", "AUDITLOG_INGEST_QUEUE_WAIT", "how long an ingest request waits for room before 503 (0: no wait)")
 	f.Var((*sizeFlag)(&cfg.MinFreeDisk), "min-free-disk", "AUDITLOG_MIN_FREE_DISK", "embedded store: below this much free disk space ingest is answered 503 and /readyz is not ready, such as 64MiB (0: no check)")
 	f.Var((*prefixesFlag)(&cfg.TrustedProxies), "trusted-proxies", "AUDITLOG_TRUSTED_PROXIES", "comma-separated CIDR prefixes of proxies whose X-Forwarded-For names the client (default none)")
 	f.String(&cfg.StreamKeyFile, "stream-key-file", "AUDITLOG_STREAM_KEY_FILE", "key that encrypts stream secrets at rest: 32 bytes as hex or base64 (default derived from the signing key)")
@@ -193,7 +193,7 @@ func (s *Service) Open(ctx context.Context) error {
 	h.Registry = reg
 	h.RateLimits = ahttp.RateLimits{Reads: cfg.RateLimitReads, Writes: cfg.RateLimitWrites}
 	h.TrustedProxies = cfg.TrustedProxies
-	h.MaxInflightIngest = cfg.MaxInflightIngest
+	h.MaxInflightIngestBytes = cfg.MaxInflightIngestBytes
 	h.MaxQueuedIngest = cfg.MaxQueuedIngest
 	h.IngestQueueWait = cfg.IngestQueueWait
 	if err := h.Open(); err != nil {
