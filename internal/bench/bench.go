@@ -177,6 +177,7 @@ func (r *run) run(ctx context.Context) (err error) {
 		}
 		defer func() {
 			if r.srv != nil { // not stopped yet: an error ended the run
+				r.memoryPeaks()
 				_ = r.srv.Stop(30 * time.Second)
 			}
 		}()
@@ -214,12 +215,8 @@ func (r *run) run(ctx context.Context) (err error) {
 // and measures its data directory.
 func (r *run) finishServer() error {
 	s := &r.rep.Server
-	if r.mem != nil {
-		rss, hwm, err := r.mem.close()
-		if err != nil {
-			return fmt.Errorf("server memory: %w", err)
-		}
-		s.MaxRSSBytes, s.HWMBytes = rss, hwm
+	if err := r.memoryPeaks(); err != nil {
+		return fmt.Errorf("server memory: %w", err)
 	}
 	if r.srv.cmd != nil {
 		srv := r.srv
@@ -252,6 +249,17 @@ func loadAvg() string {
 	}
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// memoryPeaks stops sampling the server's memory and reports its peaks.
+func (r *run) memoryPeaks() error {
+	if r.mem == nil {
+		return nil
+	}
+	rss, hwm, err := r.mem.close()
+	r.mem = nil
+	r.rep.Server.MaxRSSBytes, r.rep.Server.HWMBytes = rss, hwm
+	return err
 }
 
 // runID names this run's organizations apart from earlier runs' on the same server.

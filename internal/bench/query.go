@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +13,8 @@ import (
 // queries reads pages of 100 events of the big organization, one request
 // after another: the newest page cfg.Queries times, then a search for a rare
 // word and one for an action a tenth as many times each; each kind stops
-// after cfg.QueryTime (if not 0) once it has 5 answers.
+// after cfg.QueryTime (if not 0) once it has 5 answers, or at once when one
+// query takes longer than that (TimedOut).
 func (r *run) queries(ctx context.Context) error {
 	org := r.orgs[0]
 	for _, q := range []struct{ name, q string }{
@@ -31,25 +33,39 @@ func (r *run) queries(ctx context.Context) error {
 		target := r.srv.URL + "/api/v1/organizations/" + org.Provider + "/" + url.PathEscape(org.Name) + "/events?" + params.Encode()
 		lat := make([]time.Duration, 0, n)
 		deadline := time.Now().Add(r.cfg.QueryTime)
+		timedOut := false
 		for i := range n {
 			if r.cfg.QueryTime > 0 && i >= 5 && time.Now().After(deadline) {
 				break // enough of this kind: the count says how many
 			}
 			t0 := time.Now()
-			if err := r.get(ctx, target); err != nil {
+			err := r.get(ctx, target, r.cfg.QueryTime)
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				timedOut = true // slower than the whole budget: no figure but this
+				break
+			}
+			if err != nil {
 				return err
 			}
 			lat = append(lat, time.Since(t0))
 		}
-		res := QueryResult{Name: q.name, Q: q.q, Org: org.String(), Latency: summarize(lat)}
+		res := QueryResult{Name: q.name, Q: q.q, Org: org.String(), Latency: summarize(lat), TimedOut: timedOut}
+		if timedOut {
+			r.cfg.progress("query %s: one query took longer than --query-time %s: stopped", q.name, r.cfg.QueryTime)
+		}
 		r.rep.Queries = append(r.rep.Queries, res)
 		r.cfg.progress("query %s: %d, p50 %.2f ms, p99 %.2f ms", q.name, len(lat), res.Latency.P50, res.Latency.P99)
 	}
 	return nil
 }
 
-// get reads a page as the reader, in full.
-func (r *run) get(ctx context.Context, target string) error {
+// get reads a page as the reader, in full, within timeout (if not 0).
+func (r *run) get(ctx context.Context, target string, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, "GET", target, nil)
 	if err != nil {
 		return err
@@ -57,7 +73,7 @@ func (r *run) get(ctx context.Context, target string) error {
 	req.Header.Set("api-token", r.reader)
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("GET %s: %w", target, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

@@ -92,6 +92,9 @@ type QueryResult struct {
 	Q       string  `json:"q,omitempty"`
 	Org     string  `json:"org"`
 	Latency Latency `json:"latency"`
+	// A query took longer than --query-time: it was given up, and the
+	// latencies are of the queries before it.
+	TimedOut bool `json:"timedOut,omitempty"`
 }
 
 // ExportResult is one full export of the big organization.

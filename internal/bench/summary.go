@@ -38,7 +38,11 @@ func (rep *Report) WriteSummary(w io.Writer) error {
 		line("  latency\tp50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.1f ms (from scheduled send)", si.Latency.P50, si.Latency.P90, si.Latency.P99, si.Latency.Max)
 	}
 	for _, q := range rep.Queries {
-		line("query %s\tp50 %.2f ms, p99 %.2f ms over %d (%s, q=%q)", q.Name, q.Latency.P50, q.Latency.P99, q.Latency.Count, q.Org, q.Q)
+		over := ""
+		if q.TimedOut {
+			over = fmt.Sprintf("; then one took over %s: given up", rep.Config.QueryTime)
+		}
+		line("query %s\tp50 %.2f ms, p99 %.2f ms over %d (%s, q=%q)%s", q.Name, q.Latency.P50, q.Latency.P99, q.Latency.Count, q.Org, q.Q, over)
 	}
 	for _, e := range rep.Exports {
 		line("export %s\t%.0f events/s, %.1f MB/s (%d events, %s)", e.Format, e.EventsPerSec, e.MBPerSec, e.Events, mb(e.Bytes))
