@@ -77,6 +77,7 @@ func TestIngestLoad(t *testing.T) {
 	c := capacity.ackedPerSecond()
 	over := run("over", loadOverloadClients, overloadFor)
 	offered := over.offeredPerSecond()
+	t.Logf("batches of %d bytes", loadBatchBytes())
 	t.Logf("capacity (%d clients): %.0f events/s acknowledged; overload (%d clients): %.0f events/s offered (%.1f× capacity), %.0f acknowledged, %d batches refused",
 		loadCapacityClients, c, loadOverloadClients, offered, offered/c, over.ackedPerSecond(), over.refused.Load())
 	if err := over.firstErr(); err != nil {
