@@ -151,3 +151,45 @@ func TestIngestAdmissionFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestChunkedRunsAlone: a batch sent without Content-Length weighs the
+// whole in-flight budget, so while it is read a small batch with one waits,
+// here past its queue wait, and is refused; after it, the small one goes in.
+func TestIngestChunkedRunsAlone(t *testing.T) {
+	s := MustRunService(t, func(c *Config) { c.IngestQueueWait = 20 * time.Millisecond })
+	s.MustCreateOrg("gh", "acme", "business")
+	const one = `{"organization":{"provider":"gh","name":"acme"},"id":"%s","action":"user.login","actor":{"email":"ana@acme.example"}}`
+
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", s.URL+"/api/v1/events", pr) // no length: chunked
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	chunked := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			chunked <- 0
+			return
+		}
+		resp.Body.Close()
+		chunked <- resp.StatusCode
+	}()
+	fmt.Fprintf(pw, "["+one, "chunked-1")
+	whole := fmt.Sprintf("auditlog_ingest_inflight_bytes %g", float64(ahttp.DefaultMaxInflightIngestBytes))
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(string(s.MustDo(http.StatusOK, "GET", "/metrics", nil)), whole); {
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never showed %s while the chunked batch was read", whole)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	small := "[" + fmt.Sprintf(one, "small-1") + "]"
+	if status, data, h := s.Do("POST", "/api/v1/events", small, admin()...); status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+		t.Fatalf("a small batch beside a chunked one: %d, Retry-After %q: %s", status, h.Get("Retry-After"), data)
+	}
+	fmt.Fprintf(pw, ","+one+"]", "chunked-2")
+	pw.Close()
+	if status := <-chunked; status != http.StatusOK {
+		t.Fatalf("the chunked batch: status %d", status)
+	}
+	s.MustDo(http.StatusOK, "POST", "/api/v1/events", small, admin()...)
+}
