@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/merkle"
@@ -186,8 +187,17 @@ func (db *DB) eventsBySequence(ctx context.Context, org uint32, ref auditlog.Org
 	return db.eventsBySequenceWhere(ctx, org, ref, from, to, nil)
 }
 
+// seqChunk is how many sequences eventsBySequenceWhere reads in key order at once.
+const seqChunk = 512
+
 // eventsBySequenceWhere is eventsBySequence that skips, without decoding
 // them, the events whose encoded value keep rejects.
+//
+// Events are keyed by (timestamp, sequence), and timestamps need not follow
+// sequences (concurrent hosts, clocks apart): read one by one in sequence
+// order, each event could cost a seek into another data block. So the
+// sequences are taken seqChunk at a time and their events read in key
+// order, each block of the table once, then yielded in sequence order.
 func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlog.OrgRef, from, to int64, keep func(value []byte) bool) iter.Seq2[logRecord, error] {
 	return func(yield func(logRecord, error) bool) {
 		if to <= 0 {
@@ -199,57 +209,81 @@ func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlo
 			return
 		}
 		defer it.Close()
-		// The events themselves are read with a second iterator: when
-		// timestamps follow sequences, as they mostly do, the next event is
-		// the next key, and a Next is much cheaper than a Get.
 		ev, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: eventKey(org, 0, 0), UpperBound: orgPrefixEnd(prefixEvent, org)})
 		if err != nil {
 			yield(logRecord{}, err)
 			return
 		}
 		defer ev.Close()
-		for valid := it.First(); valid; valid = it.Next() {
+		type slot struct {
+			rec  logRecord
+			skip bool  // rejected by keep
+			err  error // reading it: yielded in its place, last
+		}
+		chunk := make([]slot, 0, seqChunk)
+		order := make([]int, 0, seqChunk)
+		for valid := it.First(); valid; {
 			if err := ctx.Err(); err != nil {
 				yield(logRecord{}, err)
 				return
 			}
-			_, seq := parseSeqKey(it.Key())
-			sv, ok := parseSeqValue(bytes.Clone(it.Value()))
-			if !ok {
-				yield(logRecord{}, fmt.Errorf("event %s/%d: corrupt sequence index", ref, seq))
-				return
+			chunk, order = chunk[:0], order[:0]
+			for ; valid && len(chunk) < seqChunk; valid = it.Next() {
+				_, seq := parseSeqKey(it.Key())
+				sv, ok := parseSeqValue(bytes.Clone(it.Value()))
+				if !ok {
+					chunk = append(chunk, slot{err: fmt.Errorf("event %s/%d: corrupt sequence index", ref, seq)})
+					valid = false
+					break
+				}
+				if !sv.purged {
+					order = append(order, len(chunk))
+				}
+				chunk = append(chunk, slot{rec: logRecord{seq: seq, sv: sv}})
 			}
-			ts := sv.ts
-			if sv.purged {
-				if !yield(logRecord{seq: seq, sv: sv}, nil) {
+			if err := it.Error(); err != nil {
+				chunk = append(chunk, slot{err: err})
+			}
+			slices.SortFunc(order, func(a, b int) int {
+				x, y := &chunk[a].rec, &chunk[b].rec
+				if c := cmpInt(x.sv.ts, y.sv.ts); c != 0 {
+					return c
+				}
+				return cmpInt(x.seq, y.seq)
+			})
+			for _, i := range order {
+				s := &chunk[i]
+				want := eventKey(org, s.rec.sv.ts, s.rec.seq)
+				// Keys in order: the next event is mostly the next key or near it.
+				if !(ev.Valid() && ev.Next() && bytes.Equal(ev.Key(), want)) && !(ev.SeekGE(want) && bytes.Equal(ev.Key(), want)) {
+					if s.err = ev.Error(); s.err == nil {
+						s.err = fmt.Errorf("event %s/%d is missing", ref, s.rec.seq)
+					}
+					continue
+				}
+				v := ev.Value()
+				if keep != nil && !keep(v) {
+					s.skip = true
+					continue
+				}
+				e := &auditlog.Event{Organization: ref}
+				if err := decodeEvent(e, s.rec.sv.ts, s.rec.seq, v); err != nil {
+					s.err = fmt.Errorf("event %s/%d: %w", ref, s.rec.seq, err)
+					continue
+				}
+				s.rec.Event = e
+			}
+			for i := range chunk {
+				s := &chunk[i]
+				switch {
+				case s.err != nil:
+					yield(logRecord{}, s.err)
+					return
+				case s.skip:
+				case !yield(s.rec, nil):
 					return
 				}
-				continue
 			}
-			want := eventKey(org, ts, seq)
-			if !(ev.Valid() && ev.Next() && bytes.Equal(ev.Key(), want)) && !(ev.SeekGE(want) && bytes.Equal(ev.Key(), want)) {
-				if err := ev.Error(); err != nil {
-					yield(logRecord{}, err)
-				} else {
-					yield(logRecord{}, fmt.Errorf("event %s/%d is missing", ref, seq))
-				}
-				return
-			}
-			v := ev.Value()
-			if keep != nil && !keep(v) {
-				continue
-			}
-			e := &auditlog.Event{Organization: ref}
-			if err := decodeEvent(e, ts, seq, v); err != nil {
-				yield(logRecord{}, fmt.Errorf("event %s/%d: %w", ref, seq, err))
-				return
-			}
-			if !yield(logRecord{Event: e, seq: seq, sv: sv}, nil) {
-				return
-			}
-		}
-		if err := it.Error(); err != nil {
-			yield(logRecord{}, err)
 		}
 	}
 }
