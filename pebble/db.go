@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditlog/auditlog"
@@ -68,6 +69,10 @@ type DB struct {
 	metrics   *storemetrics.Metrics
 	disk      *diskGuard // diskspace.go
 	fs        *waitFS    // diskfs.go
+
+	// Bytes of table blocks loaded by the event reads of findByWords and
+	// eventsBySequenceWhere (words.go, log.go): tests count their work with it.
+	eventBlockBytes atomic.Int64
 }
 
 // NewDB returns a store for the database directory path; call Open next.

@@ -214,7 +214,10 @@ func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlo
 			yield(logRecord{}, err)
 			return
 		}
-		defer ev.Close()
+		defer func() {
+			db.eventBlockBytes.Add(int64(ev.Stats().InternalStats.BlockBytes))
+			ev.Close()
+		}()
 		type slot struct {
 			rec  logRecord
 			skip bool  // rejected by keep

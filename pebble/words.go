@@ -193,14 +193,30 @@ func wordTerms(q *auditlog.Query) []string {
 	return out
 }
 
+// maxScanOverlap is how many blocks' time ranges may overlap a block's for
+// findByWords to read its events by scanning that time range: beyond, it
+// reads them one by one by sequence.
+const maxScanOverlap = 128
+
 // findByWords yields up to limit events of r, newest first, that match q
 // and hold every word, reading only the blocks whose filter may hold them.
+//
+// A block is a range of sequences, but events are keyed by time: when
+// timestamps do not follow sequences (concurrent hosts, clocks apart), the
+// events of a block lie among those of the blocks whose time ranges overlap
+// it, and reading them one by one by sequence costs a seek and a table
+// block each. So the time ranges of the candidate blocks are merged into
+// disjoint intervals, read newest first in key order, each event once,
+// keeping the events of candidate blocks: the matches come out in list
+// order, and the reading stops at the limit-th. A block that overlaps too
+// many others (a late event widens its range) is read by sequence instead,
+// as is the unindexed tail.
 func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, r keyRange, q *auditlog.Query, words []string, limit int, emit func(*auditlog.Event) bool) error {
 	type block struct {
-		from, to     int64 // sequences [from, to)
+		n            int64 // sequences [n*wordBlock, (n+1)*wordBlock)
 		minTs, maxTs int64
 	}
-	var blocks []block
+	var all, cands []block
 	it, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: wordsKey(org, 0), UpperBound: orgPrefixEnd(prefixWords, org)})
 	if err != nil {
 		return err
@@ -213,22 +229,54 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 		if len(v) < 16 {
 			continue
 		}
-		minTs, maxTs := int64(binary.BigEndian.Uint64(v[:8])), int64(binary.BigEndian.Uint64(v[8:16]))
-		if maxTs < r.from || minTs > r.to {
+		blk := block{b, int64(binary.BigEndian.Uint64(v[:8])), int64(binary.BigEndian.Uint64(v[8:16]))}
+		all = append(all, blk)
+		if blk.maxTs < r.from || blk.minTs > r.to || r.before && blk.minTs > r.beforeTS {
 			continue
 		}
-		f := wordFilter(v[16:])
-		if !allIn(f, words) {
-			continue
+		if allIn(wordFilter(v[16:]), words) {
+			cands = append(cands, blk)
 		}
-		blocks = append(blocks, block{b * db.wordBlock, (b + 1) * db.wordBlock, minTs, maxTs})
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return err
 	}
-	// The unindexed tail may hold anything, at any time.
-	blocks = append(blocks, block{indexed * db.wordBlock, math.MaxInt64, math.MinInt64, math.MaxInt64})
-	slices.SortFunc(blocks, func(a, b block) int { return -cmpInt(a.maxTs, b.maxTs) })
+
+	// How many blocks overlap [a, b]: those starting by b less those ending before a.
+	mins, maxs := make([]int64, len(all)), make([]int64, len(all))
+	for i, b := range all {
+		mins[i], maxs[i] = b.minTs, b.maxTs
+	}
+	slices.Sort(mins)
+	slices.Sort(maxs)
+	overlap := func(b block) int {
+		i, _ := slices.BinarySearch(mins, b.maxTs+1)
+		j, _ := slices.BinarySearch(maxs, b.minTs)
+		return i - j
+	}
+	scanned := make([]bool, indexed) // by block: read by the interval scan
+	type span struct{ from, to int64 }
+	var (
+		spans []span
+		bySeq []block
+	)
+	for _, b := range cands {
+		if overlap(b) > maxScanOverlap {
+			bySeq = append(bySeq, b)
+			continue
+		}
+		scanned[b.n] = true
+		spans = append(spans, span{max(b.minTs, r.from), min(b.maxTs, r.to)})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmpInt(a.from, b.from) })
+	var merged []span
+	for _, s := range spans {
+		if n := len(merged); n > 0 && s.from <= merged[n-1].to+1 {
+			merged[n-1].to = max(merged[n-1].to, s.to)
+			continue
+		}
+		merged = append(merged, s)
+	}
 
 	// An event can hold the words only in its description (the catalog's,
 	// told by its action, or its own, in its encoded value) or its details
@@ -250,40 +298,73 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 		}
 		return true
 	}
-	var found []*auditlog.Event
-	for _, b := range blocks {
-		if len(found) >= limit {
-			kth := found[limit-1]
-			if b.maxTs < kth.Timestamp.UnixMilli() {
-				break // nothing here can be newer than what is kept
-			}
+	inRange := func(ts, seq int64) bool {
+		return ts >= r.from && ts <= r.to && !(r.before && (ts > r.beforeTS || ts == r.beforeTS && seq >= r.beforeSeq))
+	}
+
+	// The blocks read by sequence, and the unindexed tail, which may hold
+	// anything at any time: their matches, newest first.
+	var other []*auditlog.Event
+	bySeq = append(bySeq, block{indexed, math.MinInt64, math.MaxInt64})
+	for _, b := range bySeq {
+		to := (b.n + 1) * db.wordBlock
+		if b.n == indexed {
+			to = math.MaxInt64
 		}
-		for rec, err := range db.eventsBySequenceWhere(ctx, org, ref, b.from, b.to, keep) {
+		for rec, err := range db.eventsBySequenceWhere(ctx, org, ref, b.n*db.wordBlock, to, keep) {
 			if err != nil {
 				return err
 			}
-			if rec.Event == nil {
-				continue // purged
+			if rec.Event != nil && inRange(rec.Timestamp.UnixMilli(), rec.Sequence) && q.Match(rec.Event) {
+				other = append(other, rec.Event)
 			}
-			ts := rec.Timestamp.UnixMilli()
-			if ts < r.from || ts > r.to || r.before && (ts > r.beforeTS || ts == r.beforeTS && rec.Sequence >= r.beforeSeq) {
-				continue
-			}
-			if q.Match(rec.Event) {
-				found = append(found, rec.Event)
-			}
-		}
-		slices.SortFunc(found, func(a, b *auditlog.Event) int {
-			if c := -a.Timestamp.Compare(b.Timestamp); c != 0 {
-				return c
-			}
-			return -cmpInt(a.Sequence, b.Sequence)
-		})
-		if len(found) > limit {
-			found = found[:limit]
 		}
 	}
-	for _, e := range found {
+	newerFirst := func(a, b *auditlog.Event) int {
+		if c := -a.Timestamp.Compare(b.Timestamp); c != 0 {
+			return c
+		}
+		return -cmpInt(a.Sequence, b.Sequence)
+	}
+	slices.SortFunc(other, newerFirst)
+
+	// The intervals, newest first: their matches come in list order.
+	var found []*auditlog.Event
+	prefix := appendU32([]byte{prefixEvent}, org)
+	for i := len(merged) - 1; i >= 0 && len(found) < limit; i-- {
+		s := r
+		s.from, s.to = merged[i].from, merged[i].to
+		lower, upper := s.bounds(prefix)
+		it, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return err
+		}
+		for valid := it.Last(); valid && len(found) < limit; valid = it.Prev() {
+			ts, seq := parseEventKey(it.Key())
+			if b := seq / db.wordBlock; b >= indexed || !scanned[b] {
+				continue // not a candidate, or read by sequence
+			}
+			v := it.Value()
+			if !keep(v) {
+				continue
+			}
+			e := &auditlog.Event{Organization: ref}
+			if err := decodeEvent(e, ts, seq, v); err != nil {
+				_ = it.Close() // an error: its reads go uncounted
+				return fmt.Errorf("event %s/%d: %w", ref, seq, err)
+			}
+			if q.Match(e) {
+				found = append(found, e)
+			}
+		}
+		db.eventBlockBytes.Add(int64(it.Stats().InternalStats.BlockBytes))
+		if err := errors.Join(it.Error(), it.Close(), ctx.Err()); err != nil {
+			return err
+		}
+	}
+	found = append(found, other...)
+	slices.SortStableFunc(found, newerFirst)
+	for _, e := range found[:min(limit, len(found))] {
 		if !emit(e) {
 			return nil
 		}

@@ -15,20 +15,28 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// openWordsDB opens a store of word-index blocks of block events, with
+// organization gh/acme, closed at the end of the test.
+func openWordsDB(t *testing.T, block int64) (*pebble.DB, auditlog.OrgRef) {
+	t.Helper()
+	db := pebble.NewDB(t.TempDir())
+	db.Now = func() time.Time { return storetest.T0 }
+	pebble.SetWordBlock(db, block)
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	ref := auditlog.OrgRef{Provider: "gh", Name: "acme"}
+	storetest.MustCreateOrg(t, db, ref, auditlog.PlanBusiness)
+	return db, ref
+}
+
 // TestFindByWords: a bare-word page read through the word index (small
 // blocks, out-of-order timestamps, an unindexed tail) is exactly the page a
 // full scan finds, for rare and common words, with and without cursors.
 func TestFindByWords(t *testing.T) {
-	db := pebble.NewDB(t.TempDir())
-	db.Now = func() time.Time { return storetest.T0 }
-	pebble.SetWordBlock(db, 8)
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, ref := openWordsDB(t, 8)
 	ctx := context.Background()
-	ref := auditlog.OrgRef{Provider: "gh", Name: "acme"}
-	storetest.MustCreateOrg(t, db, ref, auditlog.PlanBusiness)
 
 	rng := rand.New(rand.NewPCG(3, 4))
 	var events []auditlog.Event
