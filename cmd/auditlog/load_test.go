@@ -45,6 +45,10 @@ func TestIngestLoad(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Kill)
 	srv.Do(http.StatusCreated, "PUT", "/api/v1/organizations/gh/acme", `{"plan":"business"}`, admin()...)
+	// The binary runs under its default soft memory limit, part of what keeps RSS bounded.
+	if want := fmt.Sprintf("go_gc_gomemlimit_bytes %g\n", float64(DefaultMemoryLimit)); !strings.Contains(string(srv.Do(http.StatusOK, "GET", "/metrics", "", admin()...)), want) {
+		t.Errorf("/metrics has no %q", want)
+	}
 	rss := watchRSS(t, srv.cmd.Process.Pid)
 
 	var mu sync.Mutex

@@ -152,6 +152,24 @@ func TestIngestAdmissionFlags(t *testing.T) {
 	}
 }
 
+// The soft memory limit is a size, from the flag or the environment.
+func TestMemoryLimitFlag(t *testing.T) {
+	cfg, err := parseServeFlags(nil, &bytes.Buffer{})
+	if err != nil || cfg.MemoryLimit != DefaultMemoryLimit {
+		t.Fatalf("default %d, %v; want %d", cfg.MemoryLimit, err, DefaultMemoryLimit)
+	}
+	t.Setenv("AUDITLOG_MEMORY_LIMIT", "1GiB")
+	if cfg, err = parseServeFlags(nil, &bytes.Buffer{}); err != nil || cfg.MemoryLimit != 1<<30 {
+		t.Errorf("AUDITLOG_MEMORY_LIMIT=1GiB: %d, %v", cfg.MemoryLimit, err)
+	}
+	if cfg, err = parseServeFlags([]string{"--memory-limit", "0"}, &bytes.Buffer{}); err != nil || cfg.MemoryLimit != 0 {
+		t.Errorf("--memory-limit 0: %d, %v", cfg.MemoryLimit, err)
+	}
+	if _, err := parseServeFlags([]string{"--memory-limit", "much"}, &bytes.Buffer{}); err == nil {
+		t.Error("--memory-limit much accepted")
+	}
+}
+
 // TestIngestChunkedRunsAlone: a batch sent without Content-Length weighs the
 // whole in-flight budget, so while it is read a small batch with one waits,
 // here past its queue wait, and is refused; after it, the small one goes in.

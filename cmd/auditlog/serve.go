@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -63,6 +64,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	f.Int(&cfg.MaxQueuedIngest, "max-queued-ingest", "AUDITLOG_MAX_QUEUED_INGEST", "ingest requests that may wait for room in --max-inflight-ingest-bytes; more are answered 503 at once")
 	f.Duration(&cfg.IngestQueueWait, "ingest-queue-wait", "AUDITLOG_INGEST_QUEUE_WAIT", "how long an ingest request waits for room before 503 (0: no wait)")
 	f.Var((*sizeFlag)(&cfg.MinFreeDisk), "min-free-disk", "AUDITLOG_MIN_FREE_DISK", "embedded store: below this much free disk space ingest is answered 503 and /readyz is not ready, such as 64MiB (0: no check)")
+	f.Var((*sizeFlag)(&cfg.MemoryLimit), "memory-limit", "AUDITLOG_MEMORY_LIMIT", "soft limit of the server's memory, such as 200MiB: near it the garbage collector runs more often (0: Go's own, GOMEMLIMIT)")
 	f.Var((*prefixesFlag)(&cfg.TrustedProxies), "trusted-proxies", "AUDITLOG_TRUSTED_PROXIES", "comma-separated CIDR prefixes of proxies whose X-Forwarded-For names the client (default none)")
 	f.String(&cfg.StreamKeyFile, "stream-key-file", "AUDITLOG_STREAM_KEY_FILE", "key that encrypts stream secrets at rest: 32 bytes as hex or base64 (default derived from the signing key)")
 	f.Duration(&cfg.StreamRetryBase, "stream-retry-base", "AUDITLOG_STREAM_RETRY_BASE", "wait before the first retry of a failed stream delivery; it doubles each try")
@@ -85,6 +87,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg, err := parseServeFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit) // for the process, so here and not in Service: tests run many services in one
 	}
 	svc := &Service{Config: cfg, Logger: newLogger(cfg, stderr), Stdout: stdout}
 	if err := svc.Open(ctx); err != nil {
