@@ -78,7 +78,7 @@ func (db *DB) ProveInclusion(ctx context.Context, ref auditlog.OrgRef, seq, size
 	if err != nil {
 		return nil, fmt.Errorf("prove %s/%d in %d: %w", ref, seq, size, err)
 	}
-	return &auditlog.InclusionProof{Sequence: seq, TreeSize: size, LeafHash: leaf[0][:], Proof: hashBytes(p), Checkpoint: string(note)}, nil
+	return &auditlog.InclusionProof{Sequence: seq, TreeSize: size, LeafHash: leaf[0][:], Proof: merkle.ProofBytes(p), Checkpoint: string(note)}, nil
 }
 
 // ProveConsistency proves two signed checkpoints consistent.
@@ -102,15 +102,7 @@ func (db *DB) ProveConsistency(ctx context.Context, ref auditlog.OrgRef, from, t
 	if err != nil {
 		return nil, fmt.Errorf("prove %s %d..%d: %w", ref, from, to, err)
 	}
-	return &auditlog.ConsistencyProof{From: from, To: to, Proof: hashBytes(p), FromCheckpoint: string(fromNote), ToCheckpoint: string(toNote)}, nil
-}
-
-func hashBytes(hs []tlog.Hash) [][]byte {
-	out := make([][]byte, len(hs))
-	for i := range hs {
-		out[i] = hs[i][:]
-	}
-	return out
+	return &auditlog.ConsistencyProof{From: from, To: to, Proof: merkle.ProofBytes(p), FromCheckpoint: string(fromNote), ToCheckpoint: string(toNote)}, nil
 }
 
 // LogEvents yields the events below size, ascending, with proofs; those
