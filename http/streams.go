@@ -18,17 +18,26 @@ type streamRequest struct {
 
 var errNoStreams = auditlog.Errorf(auditlog.ENOTFOUND, "streams are not available on this server")
 
+// requireStreams checks what every stream route needs: a reader of the
+// organization, on a server that delivers streams.
+func (s *Server) requireStreams(r *http.Request, ref auditlog.OrgRef) (*auditlog.Token, error) {
+	tok, err := s.requireReader(r, ref)
+	if err != nil {
+		return nil, err
+	}
+	if s.Streams == nil {
+		return nil, errNoStreams
+	}
+	return tok, nil
+}
+
 // handleCreateStream is POST /api/v1/organizations/{provider}/{name}/streams:
 // registers a webhook or NATS destination of the organization's new events.
 func (s *Server) handleCreateStream(w http.ResponseWriter, r *http.Request) {
 	ref := orgRef(r, "name")
-	tok, err := s.requireReader(r, ref)
+	tok, err := s.requireStreams(r, ref)
 	if err != nil {
 		Error(w, r, s.Logger, err)
-		return
-	}
-	if s.Streams == nil {
-		Error(w, r, s.Logger, errNoStreams)
 		return
 	}
 	var req streamRequest
@@ -83,12 +92,8 @@ func streamDetails(st *auditlog.Stream) map[string]any {
 // handleListStreams is GET .../streams: the organization's streams, oldest first.
 func (s *Server) handleListStreams(w http.ResponseWriter, r *http.Request) {
 	ref := orgRef(r, "name")
-	if _, err := s.requireReader(r, ref); err != nil {
+	if _, err := s.requireStreams(r, ref); err != nil {
 		Error(w, r, s.Logger, err)
-		return
-	}
-	if s.Streams == nil {
-		Error(w, r, s.Logger, errNoStreams)
 		return
 	}
 	list, err := s.Streams.Streams(r.Context(), ref)
@@ -105,12 +110,8 @@ func (s *Server) handleListStreams(w http.ResponseWriter, r *http.Request) {
 // handleGetStream is GET .../streams/{id}: one stream with its delivery status.
 func (s *Server) handleGetStream(w http.ResponseWriter, r *http.Request) {
 	ref := orgRef(r, "name")
-	if _, err := s.requireReader(r, ref); err != nil {
+	if _, err := s.requireStreams(r, ref); err != nil {
 		Error(w, r, s.Logger, err)
-		return
-	}
-	if s.Streams == nil {
-		Error(w, r, s.Logger, errNoStreams)
 		return
 	}
 	st, err := s.Streams.FindStream(r.Context(), ref, r.PathValue("id"))
@@ -124,13 +125,9 @@ func (s *Server) handleGetStream(w http.ResponseWriter, r *http.Request) {
 // handleDeleteStream is DELETE .../streams/{id}: stops and removes a stream.
 func (s *Server) handleDeleteStream(w http.ResponseWriter, r *http.Request) {
 	ref := orgRef(r, "name")
-	tok, err := s.requireReader(r, ref)
+	tok, err := s.requireStreams(r, ref)
 	if err != nil {
 		Error(w, r, s.Logger, err)
-		return
-	}
-	if s.Streams == nil {
-		Error(w, r, s.Logger, errNoStreams)
 		return
 	}
 	st, err := s.Streams.FindStream(r.Context(), ref, r.PathValue("id"))
