@@ -1,7 +1,6 @@
 package merkle
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -107,8 +106,11 @@ type BundleReport struct {
 // gap to the checkpoint's size. The error names the first line that fails.
 // progress, if not nil, is called now and then with the events verified.
 func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleReport, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	line, err := readLine(br)
+	return verifyLines(newLineReader(r, lineBuffer), v, progress)
+}
+
+func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*BundleReport, error) {
+	line, err := lr.line()
 	if err != nil {
 		return nil, fmt.Errorf("bundle header: %w", err)
 	}
@@ -122,18 +124,22 @@ func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleRe
 	}
 	rep := &BundleReport{Origin: cp.Origin, TreeSize: cp.Size, Complete: hdr.Complete}
 	paths := newInclusionPaths(cp.Size, cp.Root)
+	lr.moving = paths.detach
 	var l bundleLine
 	var org auditlog.OrgRef // the organization of the lines so far, checked against the origin
 	orgChecked := false
 	prev := int64(-1)
 	for n := 2; ; n++ {
-		line, err := readLine(br)
-		if errors.Is(err, io.EOF) {
+		data := lr.next()
+		atEOF := errors.Is(lr.err, io.EOF)
+		if len(data) == 0 && atEOF {
 			break
-		} else if err != nil {
-			return rep, fmt.Errorf("line %d: %w", n, err)
 		}
-		if err := parseBundleLine(line, &l); err != nil {
+		if m := fastBundleLine(data, atEOF, cp.Size, &l); m > 0 {
+			lr.advance(m)
+		} else if line, err := lr.line(); err != nil {
+			return rep, fmt.Errorf("line %d: %w", n, err)
+		} else if err := parseBundleLine(line, &l); err != nil {
 			return rep, fmt.Errorf("line %d: not an event line: %v", n, err)
 		}
 		if l.purged {
@@ -227,26 +233,6 @@ func checkPersonal(e *auditlog.Event) error {
 		return errors.New(`an erased event (personal hash, no salt) must show "redacted" for its actor email, IP address and user agent`)
 	}
 	return nil
-}
-
-func readLine(br *bufio.Reader) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		full := append([]byte(nil), line...)
-		rest, err := br.ReadBytes('\n')
-		return append(full, rest...), ignoreEOF(err, len(rest)+len(full))
-	}
-	if len(line) == 0 && err != nil {
-		return nil, err
-	}
-	return line, ignoreEOF(err, len(line))
-}
-
-func ignoreEOF(err error, n int) error {
-	if errors.Is(err, io.EOF) && n > 0 {
-		return nil
-	}
-	return err
 }
 
 func strictUnmarshal(b []byte, v any) error {

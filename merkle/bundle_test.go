@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/auditlog/auditlog"
@@ -369,7 +370,55 @@ func TestVerifyBundle_Tampered(t *testing.T) {
 					}
 				}
 			}
+			// Through a buffer smaller than a line, which takes the general path, it says the same.
+			if rep, err := merkle.VerifyBundleBuffer(bytes.NewReader(tc.bundle), 256, l.key.Verifier); err == nil {
+				t.Fatalf("small buffer: verified %+v, want an error", rep)
+			} else if want := strings.Split(tc.want, also); !strings.Contains(err.Error(), want[len(want)-1]) {
+				t.Errorf("small buffer: error %q does not say %q", err, want[len(want)-1])
+			}
 		})
+	}
+}
+
+func TestVerifyBundle_ReadBuffers(t *testing.T) {
+	// However a bundle arrives, in small reads or large, and however small
+	// the read buffer (which moves between lines, and splits them), it
+	// verifies the same.
+	l := newTestLog(t, 300)
+	for _, complete := range []bool{true, false} {
+		b := l.bundle(t, complete)
+		if !complete {
+			b = l.bundle(t, false, 0, 1, 2, 7, 8, 100, 101, 102, 255, 299)
+		}
+		want, err := merkle.VerifyBundle(bytes.NewReader(b), l.key.Verifier, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{64, 700, 4096, 64 << 10} {
+			for _, r := range []struct {
+				name string
+				r    io.Reader
+			}{
+				{"whole", bytes.NewReader(b)},
+				{"one byte at a time", iotest.OneByteReader(bytes.NewReader(b))},
+				{"half", iotest.HalfReader(bytes.NewReader(b))},
+				{"last data with EOF", iotest.DataErrReader(bytes.NewReader(b))},
+			} {
+				got, err := merkle.VerifyBundleBuffer(r.r, size, l.key.Verifier)
+				if err != nil {
+					t.Fatalf("complete=%v, buffer %d, %s: %v", complete, size, r.name, err)
+				}
+				if *got != *want {
+					t.Errorf("complete=%v, buffer %d, %s: %+v, want %+v", complete, size, r.name, *got, *want)
+				}
+			}
+		}
+	}
+	// A read error is reported with the line it interrupted.
+	b := l.bundle(t, true)
+	r := io.MultiReader(bytes.NewReader(b[:len(b)/2]), iotest.ErrReader(errors.New("disk on fire")))
+	if _, err := merkle.VerifyBundle(r, l.key.Verifier, nil); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("read error: %v", err)
 	}
 }
 
@@ -427,9 +476,10 @@ func TestVerifyBundle_EveryByteOfAnEvent(t *testing.T) {
 		}
 		tried := 0
 		for _, i := range positions {
-			for _, flip := range []byte{0x01, 0x20} {
-				c := line[i] ^ flip
-				if c < 0x20 || c > 0x7e {
+			// Flipped bits, and the two bytes the fast reader leaves to the
+			// general one: an escape, and a newline, which splits the line.
+			for _, c := range []byte{line[i] ^ 0x01, line[i] ^ 0x20, '\\', '\n'} {
+				if c < 0x20 && c != '\n' || c > 0x7e || c == line[i] {
 					continue
 				}
 				edited := bytes.Clone(line)
@@ -441,10 +491,14 @@ func TestVerifyBundle_EveryByteOfAnEvent(t *testing.T) {
 							complete, i, line[i], c, edited[max(0, i-20):min(len(edited), i+20)], *rep)
 					}
 				}
+				// Read through a buffer smaller than a line, the general path reads every line.
+				if rep, err := merkle.VerifyBundleBuffer(bytes.NewReader(tampered), 512, l.key.Verifier); err == nil {
+					t.Fatalf("small buffer, complete=%v: byte %d of the line changed from %q to %q: verified %+v", complete, i, line[i], c, *rep)
+				}
 				tried++
 			}
 		}
-		if tried < 500 {
+		if tried < 1000 {
 			t.Errorf("only %d edits tried", tried)
 		}
 	}

@@ -3,8 +3,10 @@ package merkle
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strconv"
 	"time"
 	"unsafe"
@@ -25,18 +27,14 @@ type bundleLine struct {
 	// proof is the text between the proof's brackets, `"<base64>",...`.
 	proof []byte
 	// salt and personalHash back event.Salt or event.PersonalHash.
-	salt         [32]byte
+	salt         [auditlog.SaltSize]byte
 	personalHash [32]byte
 }
 
-// parseBundleLine reads one event line of a bundle into l. Lines laid out
-// as AppendBundleLine writes them, without escapes, take a fast path that
-// reads the fields in their fixed order (see scanner); any other line is
-// read with encoding/json and must be exactly what AppendBundleLine writes.
+// parseBundleLine reads one line of a bundle into l with encoding/json, for
+// the lines that fastBundleLine leaves: the line must be exactly what
+// AppendBundleLine or AppendPurgedLine writes.
 func parseBundleLine(line []byte, l *bundleLine) error {
-	if fastBundleLine(line, l) {
-		return nil
-	}
 	var j struct {
 		Event        *eventJSON   `json:"event"`
 		Purged       *PurgedEvent `json:"purged"`
@@ -54,7 +52,7 @@ func parseBundleLine(line []byte, l *bundleLine) error {
 		}
 		proof[i] = [32]byte(p)
 	}
-	l.proof = appendProofText(l.proof[:0], proof)
+	l.proof = appendProofText(nil, proof) // not l.proof's memory, which may be the read buffer's or the verified chain's
 	canonical := func(want []byte) bool { return bytes.Equal(want, append(bytes.TrimRight(line, "\n"), '\n')) }
 	if p := j.Purged; p != nil && j.Event == nil {
 		if len(p.LeafHash) != 32 || !canonical(AppendPurgedLine(nil, p.Sequence, [32]byte(p.LeafHash), proof)) {
@@ -99,8 +97,8 @@ type eventJSON auditlog.Event
 // scanner reads the fixed layout of AppendBundleLine; any surprise sets bad.
 //
 // It reads a string's bytes as its value, which is right when the string
-// has no escapes: a line with a backslash anywhere is left to
-// encoding/json. It does not insist on the writer's other spellings (a raw
+// has no escapes: fastBundleLine leaves a line with a backslash outside its
+// proof to encoding/json. It does not insist on the writer's other spellings (a raw
 // control character or U+2028, invalid UTF-8): such a value reads the same
 // in any JSON reader that accepts it, and its bytes must still be the ones
 // the leaf committed, which the server had made valid UTF-8.
@@ -121,20 +119,40 @@ func (s *scanner) lit(l string) {
 	s.b = s.b[len(l):]
 }
 
-// str reads a JSON string without escapes.
+// str reads a JSON string without escapes or newlines: a string with either
+// is left to the general path.
 func (s *scanner) str() string {
 	b := s.b
 	if s.bad || len(b) == 0 || b[0] != '"' {
 		s.bad = true
 		return ""
 	}
-	i := bytes.IndexByte(b[1:], '"')
-	if i < 0 {
+	// The values are short: eight bytes at a time beats a call of
+	// bytes.IndexByte for each of the three bytes to find.
+	i := 1
+	for ; i+8 <= len(b); i += 8 {
+		if m := special8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			break
+		}
+	}
+	for ; i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] != '\n'; i++ {
+	}
+	if i == len(b) || b[i] != '"' {
 		s.bad = true
 		return ""
 	}
-	s.b = b[i+2:]
-	return unsafeString(b[1 : i+1])
+	s.b = b[i+1:]
+	return unsafeString(b[1:i])
+}
+
+// special8 marks, with its high bit, each byte of x (eight bytes, the first
+// lowest) that may be a quote, a backslash or a newline; the lowest marked
+// byte is the first such byte, if any (higher marks may be false).
+func special8(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(y uint64) uint64 { return (y - ones) &^ y & highs }
+	return zero(x^(ones*'"')) | zero(x^(ones*'\\')) | zero(x^(ones*'\n'))
 }
 
 func unsafeString(b []byte) string {
@@ -161,8 +179,8 @@ func (s *scanner) int() int64 {
 
 // time reads a string in auditlog.TimeFormat, 2006-01-02T15:04:05.000Z.
 func (s *scanner) time() time.Time {
-	v := s.str()
-	if s.bad || len(v) != len(auditlog.TimeFormat) || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
+	v := s.fixed(len(auditlog.TimeFormat)) // its characters are all checked below
+	if s.bad || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
 		v[13] != ':' || v[16] != ':' || v[19] != '.' || v[23] != 'Z' {
 		s.bad = true
 		return time.Time{}
@@ -228,6 +246,9 @@ func (s *scanner) object() []byte {
 	for i := 0; i < len(s.b); i++ {
 		c := s.b[i]
 		switch {
+		case c == '\\' || c == '\n': // left to the general path, as in str
+			s.bad = true
+			return nil
 		case c == '"':
 			inStr = !inStr
 		case inStr:
@@ -246,37 +267,45 @@ func (s *scanner) object() []byte {
 	return nil
 }
 
-// until returns the text up to the next c, which it leaves unread.
-func (s *scanner) until(c byte) []byte {
-	i := bytes.IndexByte(s.b, c)
-	if s.bad || i < 0 {
-		s.bad = true
-		return nil
-	}
-	v := s.b[:i]
-	s.b = s.b[i:]
-	return v
-}
-
 // base64 reads a base64 string into dst, which must be large enough.
+// base64 reads a base64 string of exactly len(dst) bytes into dst. (The
+// decoder skips newlines, but a string of the right width with one decodes
+// short.)
 func (s *scanner) base64(dst []byte) []byte {
-	v := s.str()
-	if s.bad || base64.StdEncoding.DecodedLen(len(v)) > len(dst) {
+	v := s.fixed(base64.StdEncoding.EncodedLen(len(dst)))
+	if s.bad {
+		return nil
+	}
+	if n, err := strictBase64.Decode(dst, unsafe.Slice(unsafe.StringData(v), len(v))); err != nil || n != len(dst) {
 		s.bad = true
 		return nil
 	}
-	n, err := strictBase64.Decode(dst, unsafe.Slice(unsafe.StringData(v), len(v)))
-	if err != nil {
-		s.bad = true
-	}
-	return dst[:n]
+	return dst
 }
 
-func fastBundleLine(line []byte, l *bundleLine) bool {
-	if bytes.IndexByte(line, '\\') >= 0 {
-		return false
+// fixed reads a JSON string of n bytes, whose bytes the caller checks.
+func (s *scanner) fixed(n int) string {
+	b := s.b
+	if s.bad || len(b) < n+2 || b[0] != '"' || b[n+1] != '"' {
+		s.bad = true
+		return ""
 	}
-	s := &scanner{b: bytes.TrimRight(line, "\n")}
+	s.b = b[n+2:]
+	return unsafeString(b[1 : n+1])
+}
+
+// fastBundleLine reads the event line at the start of data, laid out as
+// AppendBundleLine writes it, into l, and returns its length with its
+// newline; or 0 when the line needs the general path: a purged event, an
+// escape or a newline in a value, anything unexpected, or a line that data
+// holds only part of (atEOF says whether data ends the bundle).
+//
+// It finds the line's end as it reads the line: the proof of event i in a
+// tree of size events has proofLen(i, size) hashes of fixed width, which it
+// takes without reading them. verify decodes or compares each: text that is
+// not the canonical base64 of the right hash, a newline for one, fails there.
+func fastBundleLine(data []byte, atEOF bool, size int64, l *bundleLine) int {
+	s := &scanner{b: data}
 	l.purged = false
 	e := &l.event
 	*e = auditlog.Event{}
@@ -319,7 +348,7 @@ func fastBundleLine(line []byte, l *bundleLine) bool {
 	s.lit(`,"userAgent":`)
 	e.UserAgent = s.str()
 	s.lit(`},"proof":[`)
-	l.proof = s.until(']')
+	l.proof = s.proof(e.Sequence, size)
 	s.lit("]")
 	switch {
 	case bytes.HasPrefix(s.b, []byte(`,"salt":`)):
@@ -330,5 +359,32 @@ func fastBundleLine(line []byte, l *bundleLine) bool {
 		e.PersonalHash = s.base64(l.personalHash[:])
 	}
 	s.lit("}")
-	return !s.bad && len(s.b) == 0
+	switch {
+	case s.bad:
+		return 0
+	case len(s.b) > 0 && s.b[0] == '\n':
+		return len(data) - len(s.b) + 1
+	case len(s.b) == 0 && atEOF:
+		return len(data)
+	}
+	return 0
+}
+
+// proof reads the text of the proof of event seq in a tree of size events:
+// proofLen hashes of proofElem bytes each, less the last comma. A proof of
+// another length, or of a sequence outside the tree, is left to the general
+// path.
+func (s *scanner) proof(seq, size int64) []byte {
+	if s.bad || seq < 0 || seq >= size {
+		s.bad = true
+		return nil
+	}
+	n := max(proofLen(uint64(seq), uint64(size))*proofElem-1, 0)
+	if n >= len(s.b) || s.b[n] != ']' {
+		s.bad = true
+		return nil
+	}
+	v := s.b[:n]
+	s.b = s.b[n:]
+	return v
 }

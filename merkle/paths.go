@@ -33,7 +33,9 @@ type inclusionPaths struct {
 	size uint64
 	root [32]byte
 	// prev is the last verified line's chain, when have; cur is scratch.
-	prev, cur chain
+	// They point into chains, and swap.
+	prev, cur *chain
+	chains    [2]chain
 	have      bool
 }
 
@@ -44,8 +46,9 @@ type chain struct {
 	// nodes[k] is the hash of steps[k].node; nodes[len(steps)] is the root's.
 	nodes [][32]byte
 	// proof is the text of the proof's elements, `"<base64>","<base64>",...`,
-	// each proofElem bytes long with its separating comma.
-	proof []byte
+	// each proofElem bytes long with its separating comma. It is the
+	// caller's memory until detach copies it to own.
+	proof, own []byte
 }
 
 // step is one hash up a chain: node, which holds the leaf, with its sibling.
@@ -68,7 +71,9 @@ var errNotInLog = errors.New("not in the signed log")
 var strictBase64 = base64.StdEncoding.Strict()
 
 func newInclusionPaths(size int64, root [32]byte) *inclusionPaths {
-	return &inclusionPaths{size: uint64(size), root: root}
+	v := &inclusionPaths{size: uint64(size), root: root}
+	v.prev, v.cur = &v.chains[0], &v.chains[1]
+	return v
 }
 
 // layout sets c.steps to the path from leaf i to the root of a tree of size n.
@@ -96,6 +101,21 @@ func (c *chain) layout(i, n uint64) {
 	}
 }
 
+// proofLen returns the number of hashes in the inclusion proof of leaf i in
+// a tree of size n: len(steps) after layout(i, n).
+func proofLen(i, n uint64) int {
+	inner := bits.Len64(i ^ (n - 1))
+	return inner + bits.OnesCount64(i>>inner)
+}
+
+// detach gives the verified chain its own copy of its proof's text, which
+// until then is the caller's (a bundle's read buffer, about to be reused).
+func (v *inclusionPaths) detach() {
+	p := v.prev
+	p.own = append(p.own[:0], p.proof...)
+	p.proof = p.own
+}
+
 // elem returns the base64 text of the chain's k-th proof hash.
 func (c *chain) elem(k int) []byte { return c.proof[k*proofElem+1 : k*proofElem+45] }
 
@@ -103,18 +123,19 @@ func (c *chain) elem(k int) []byte { return c.proof[k*proofElem+1 : k*proofElem+
 func (c *chain) from(k int) []byte { return c.proof[min(k*proofElem, len(c.proof)):] }
 
 // verify checks that leaf i, with hash leaf, is in the tree by its proof, the
-// text of a JSON array's elements. Leaves must come in ascending order.
+// text of a JSON array's elements. Leaves must come in ascending order. The
+// proof's memory must hold until the next verify, or detach.
 func (v *inclusionPaths) verify(i uint64, leaf [32]byte, proof []byte) error {
 	if i >= v.size || v.have && i <= v.prev.leaf {
 		return errNotInLog
 	}
-	c := &v.cur
+	c := v.cur
 	c.layout(i, v.size)
 	n := len(c.steps)
 	if !wellFormedProof(proof, n) {
 		return errNotInLog
 	}
-	c.proof = append(c.proof[:0], proof...)
+	c.proof = proof // until detach
 
 	// meet is the step below which the chain differs from the verified one,
 	// which at it holds the same node as prev.steps[t].
@@ -154,7 +175,7 @@ func (v *inclusionPaths) verify(i uint64, leaf [32]byte, proof []byte) error {
 	} else {
 		// Here the chains meet: this line's node is the verified line's
 		// sibling, this line's sibling its node, and above they are one.
-		p := &v.prev
+		p := v.prev
 		var enc [44]byte
 		base64.StdEncoding.Encode(enc[:], h[:])
 		if string(enc[:]) != string(p.elem(t)) {

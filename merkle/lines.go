@@ -1,0 +1,95 @@
+package merkle
+
+import (
+	"bytes"
+	"io"
+)
+
+// lineReader reads a bundle into one buffer that it reuses, so that the
+// lines a verifier reads are not copied again, and so that the fast parser
+// can find a line's end as it reads the line, instead of searching for it
+// first (see next).
+type lineReader struct {
+	r          io.Reader
+	buf        []byte
+	start, end int   // the unread bytes are buf[start:end]
+	err        error // the reader's error, io.EOF at its end
+	ahead      int   // how much next keeps buffered ahead
+	// moving, if not nil, is called before the buffer's bytes move, which
+	// ends the life of every slice of the lines read so far.
+	moving func()
+}
+
+// lineBuffer is the size of a bundle's read buffer.
+const lineBuffer = 1 << 20
+
+// newLineReader returns a lineReader of r with a buffer of size bytes, which
+// keeps a sixteenth of them buffered ahead: with a megabyte, more than any
+// line of a bundle of ordinary events.
+func newLineReader(r io.Reader, size int) *lineReader {
+	return &lineReader{r: r, buf: make([]byte, size), ahead: size / 16}
+}
+
+// next returns the unread bytes, at least lr.ahead of them unless the
+// reader has ended. The caller takes what it reads with advance.
+func (lr *lineReader) next() []byte {
+	if lr.end-lr.start < lr.ahead && lr.err == nil {
+		lr.fill()
+	}
+	return lr.buf[lr.start:lr.end]
+}
+
+// advance takes n bytes of what next returned.
+func (lr *lineReader) advance(n int) { lr.start += n }
+
+// line returns the next line, with its newline unless it is the last, or
+// io.EOF after the last. The line lives until the buffer next moves.
+func (lr *lineReader) line() ([]byte, error) {
+	for searched := 0; ; {
+		if i := bytes.IndexByte(lr.buf[lr.start+searched:lr.end], '\n'); i >= 0 {
+			line := lr.buf[lr.start : lr.start+searched+i+1]
+			lr.start += len(line)
+			return line, nil
+		}
+		searched = lr.end - lr.start
+		if lr.err != nil {
+			if searched == 0 {
+				return nil, lr.err
+			}
+			line := lr.buf[lr.start:lr.end]
+			lr.start = lr.end
+			if lr.err == io.EOF {
+				return line, nil
+			}
+			return line, lr.err
+		}
+		lr.fill()
+	}
+}
+
+// fill moves the unread bytes to the buffer's start, doubling the buffer if
+// they fill it, and reads until it is full or the reader ends.
+func (lr *lineReader) fill() {
+	if lr.moving != nil {
+		lr.moving()
+	}
+	n := copy(lr.buf, lr.buf[lr.start:lr.end])
+	lr.start, lr.end = 0, n
+	if n == len(lr.buf) {
+		lr.buf = append(lr.buf, make([]byte, len(lr.buf))...)
+	}
+	for empty := 0; lr.end < len(lr.buf) && lr.err == nil; {
+		m, err := lr.r.Read(lr.buf[lr.end:])
+		lr.end += m
+		switch {
+		case err != nil:
+			lr.err = err
+		case m > 0:
+			empty = 0
+		default:
+			if empty++; empty == 100 { // as bufio gives up on a reader
+				lr.err = io.ErrNoProgress
+			}
+		}
+	}
+}
