@@ -58,6 +58,12 @@ func (a *LogAuditor) Size() int64 { return int64(a.rng.End()) }
 // retention purged it) and recorded the tree hashes the store kept for it
 // (its leaf hash, then one per subtree it completed).
 func (a *LogAuditor) Add(seq int64, e *auditlog.Event, recorded []byte) *AuditProblem {
+	return a.AddHashed(seq, e, nil, recorded)
+}
+
+// AddHashed is Add for a caller that has already recomputed e's leaf hash
+// from e, leaf, so that it is not computed twice; nil computes it.
+func (a *LogAuditor) AddHashed(seq int64, e *auditlog.Event, leafHash *[32]byte, recorded []byte) *AuditProblem {
 	if seq != a.Size() {
 		return problem(a.Size(), "missing: the log jumps from event %d to %d", a.Size()-1, seq)
 	}
@@ -76,6 +82,8 @@ func (a *LogAuditor) Add(seq int64, e *auditlog.Event, recorded []byte) *AuditPr
 	case e.Erased() && !showsRedacted(e):
 		// The leaf holds only the personal hash of an erased event: nothing commits to these values.
 		return problem(seq, "it is erased, yet its actor email, IP address or user agent reads other than %q", auditlog.Redacted)
+	case leafHash != nil:
+		leaf = *leafHash
 	default:
 		h, err := e.LeafHash()
 		if err != nil {

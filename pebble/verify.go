@@ -101,7 +101,12 @@ func (db *DB) verifyOrg(ctx context.Context, org uint32, ref auditlog.OrgRef, v 
 		if err != nil && rec.seq == a.Size() {
 			return fail(rec.seq, "%v", err)
 		}
-		if p := a.Add(rec.seq, rec.Event, hashes); p != nil {
+		// A stored event's leaf hash leads its tree hashes, recomputed from the event.
+		var leaf *[32]byte
+		if err == nil && rec.Event != nil {
+			leaf = (*[32]byte)(hashes[:32])
+		}
+		if p := a.AddHashed(rec.seq, rec.Event, leaf, hashes); p != nil {
 			return failed(p)
 		}
 		if progress != nil && (rep.Events+a.Events)%100_000 == 0 {
