@@ -14,7 +14,10 @@ func SetWordBlock(db *DB, n int64) { db.wordBlock = n }
 
 // IndexWords builds the word filters of every complete block now.
 func IndexWords(db *DB) error {
-	return db.forEachOrg(func(org uint32) error { return db.indexWords(context.Background(), org) })
+	return db.forEachOrg(func(org uint32) error {
+		_, err := db.indexWords(context.Background(), org)
+		return err
+	})
 }
 
 // FamilyUsage is what one key family (its prefix byte) takes in the store.
@@ -77,3 +80,6 @@ func DiskUsageByFamily(db *DB) ([]FamilyUsage, error) {
 	}
 	return out, nil
 }
+
+// PebbleMetrics returns Pebble's metrics of db, for benchmarks to log.
+func PebbleMetrics(db *DB) string { return db.db.Metrics().String() }

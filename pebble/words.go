@@ -23,6 +23,14 @@ import (
 // by a background worker once complete; the unindexed tail is read whole.
 // DB.wordBlock is the block size (defaultWordBlock; tests make it small).
 //
+// The worker gathers the words of new events from the writer (feed), as
+// hashes computed when the batch was prepared, so that indexing a block
+// reads nothing back: reading a block's events by sequence from a store
+// being filled costs a seek per event (their keys are by time), and took a
+// third of the server's CPU during a sustained ingest. A block the feed
+// did not see whole (the worker started after some of its events, or fell
+// behind and the feed dropped some) is indexed from the store, as at start.
+//
 //	W|org|block(8) -> minTs(8) maxTs(8) filter
 const (
 	prefixWords      = 'W'
@@ -39,15 +47,21 @@ type wordFilter []byte
 
 func newWordFilter(words int) wordFilter { return make(wordFilter, max(8, (words*bloomBits+7)/8)) }
 
-func wordHashes(w string) (uint64, uint64) {
+// wordHash is the hash a word is filed under; the filter's probes derive from it.
+func wordHash(w string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(w))
-	a := h.Sum64()
+	return h.Sum64()
+}
+
+func wordHashes(w string) (uint64, uint64) {
+	a := wordHash(w)
 	return a, a>>33 | a<<31 | 1
 }
 
-func (b wordFilter) add(w string) {
-	h1, h2 := wordHashes(w)
+// add files a word by its wordHash.
+func (b wordFilter) add(h uint64) {
+	h1, h2 := h, h>>33|h<<31|1
 	n := uint64(len(b) * 8)
 	for i := uint64(0); i < bloomHashes; i++ {
 		bit := (h1 + i*h2) % n
@@ -67,6 +81,41 @@ func (b wordFilter) mayHave(w string) bool {
 	return true
 }
 
+// eventWords returns the hashes of the words e can be found by (Event.SearchWords).
+func eventWords(e *auditlog.Event) []uint64 {
+	words := e.SearchWords()
+	out := make([]uint64, len(words))
+	for i, w := range words {
+		out[i] = wordHash(w)
+	}
+	return out
+}
+
+// wordFeed is a committed event as the word indexer takes it from the writer.
+type wordFeed struct {
+	org     uint32
+	seq, ts int64
+	words   []uint64 // eventWords
+}
+
+// maxWordFeed bounds the events waiting in the feed; past it the writer
+// drops them, and the blocks they belong to are indexed from the store.
+const maxWordFeed = 1 << 17
+
+// maxWordBlocks bounds the organizations whose current block the worker
+// gathers from the feed; the blocks of others are indexed from the store.
+const maxWordBlocks = 4096
+
+// wordBlockState is the worker's state of one organization's index.
+type wordBlockState struct {
+	done         int64 // blocks that have a filter
+	block        int64 // the block being gathered from the feed, or -1
+	count        int64 // its events gathered, from its first on
+	minTs, maxTs int64
+	words        []uint64
+	distinct     int // len(words) when last deduplicated
+}
+
 // wordIndexer builds the filters of complete blocks in the background.
 type wordIndexer struct {
 	db     *DB
@@ -74,15 +123,43 @@ type wordIndexer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	feedMax int        // maxWordFeed; tests lower it
+	fed     []wordFeed // waiting for the worker
+	dropped int64      // events the feed dropped (tests)
+	behind  bool       // the feed dropped events since the last sweep
+
+	// Owned by the worker.
+	sweep  bool // index every organization from the store (at start, after an error)
+	states map[uint32]*wordBlockState
 }
 
 func startWordIndexer(db *DB) *wordIndexer {
-	x := &wordIndexer{db: db, wake: make(chan struct{}, 1)}
+	x := &wordIndexer{db: db, wake: make(chan struct{}, 1), feedMax: maxWordFeed, sweep: true, states: map[uint32]*wordBlockState{}}
 	x.ctx, x.cancel = context.WithCancel(context.Background())
 	x.wg.Add(1)
 	go x.run()
 	x.poke()
 	return x
+}
+
+// feed hands the worker committed events, in sequence order within each
+// organization. It never blocks the writer: past maxWordFeed waiting
+// events it drops them.
+func (x *wordIndexer) feed(events []wordFeed) {
+	if len(events) == 0 {
+		return
+	}
+	x.mu.Lock()
+	if len(x.fed)+len(events) > x.feedMax {
+		x.dropped += int64(len(events))
+		x.behind = true
+	} else {
+		x.fed = append(x.fed, events...)
+	}
+	x.mu.Unlock()
+	x.poke()
 }
 
 func (x *wordIndexer) poke() {
@@ -106,8 +183,9 @@ func (x *wordIndexer) run() {
 			return
 		case <-x.wake:
 		}
-		if err := x.db.forEachOrg(func(org uint32) error { return x.db.indexWords(x.ctx, org) }); err != nil && x.ctx.Err() == nil {
+		if err := x.work(); err != nil && x.ctx.Err() == nil {
 			x.db.Logger.Error("word index: building failed; retrying", "err", err, "in", backoff)
+			x.sweep = true
 			select {
 			case <-x.ctx.Done():
 				return
@@ -119,6 +197,98 @@ func (x *wordIndexer) run() {
 		}
 		backoff = time.Second
 	}
+}
+
+// work indexes what the feed brought, after a sweep of the store if one is due.
+func (x *wordIndexer) work() error {
+	x.mu.Lock()
+	fed := x.fed
+	x.fed = nil
+	if x.behind {
+		x.behind, x.sweep = false, true
+	}
+	x.mu.Unlock()
+	if x.sweep {
+		clear(x.states)
+		if err := x.db.forEachOrg(func(org uint32) error {
+			_, err := x.db.indexWords(x.ctx, org)
+			return err
+		}); err != nil {
+			return err
+		}
+		x.sweep = false
+	}
+	for _, f := range fed {
+		if err := x.take(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// take adds one fed event to its organization's current block, and files
+// the block once complete: from what the feed brought if it brought the
+// whole block, else from the store.
+func (x *wordIndexer) take(f wordFeed) error {
+	db, n := x.db, x.db.wordBlock
+	st := x.states[f.org]
+	if st == nil {
+		if len(x.states) >= maxWordBlocks {
+			clear(x.states)
+		}
+		done, err := db.indexedBlocks(f.org)
+		if err != nil {
+			return err
+		}
+		st = &wordBlockState{done: done, block: -1}
+		x.states[f.org] = st
+	}
+	b := f.seq / n
+	switch {
+	case f.seq%n == 0:
+		st.block, st.count, st.minTs, st.maxTs = b, 0, math.MaxInt64, math.MinInt64
+		st.words, st.distinct = st.words[:0], 0
+	case st.block != b || f.seq != b*n+st.count:
+		st.block = -1 // a gap: this block is indexed from the store
+	}
+	if st.block == b {
+		st.count++
+		st.minTs, st.maxTs = min(st.minTs, f.ts), max(st.maxTs, f.ts)
+		st.words = append(st.words, f.words...)
+		if len(st.words) > 2*st.distinct+1024 {
+			slices.Sort(st.words)
+			st.words = slices.Compact(st.words)
+			st.distinct = len(st.words)
+		}
+	}
+	if f.seq%n != n-1 || b < st.done {
+		return nil // the block goes on, or was indexed already
+	}
+	if st.block != b || b > st.done {
+		done, err := db.indexWords(x.ctx, f.org)
+		st.done, st.block = done, -1
+		return err
+	}
+	slices.Sort(st.words)
+	st.words = slices.Compact(st.words)
+	if err := db.putWordFilter(f.org, b, st.minTs, st.maxTs, st.words); err != nil {
+		return err
+	}
+	st.done, st.block = b+1, -1
+	return nil
+}
+
+// putWordFilter writes the filter of block b of org, of distinct word hashes.
+func (db *DB) putWordFilter(org uint32, b, minTs, maxTs int64, words []uint64) error {
+	f := newWordFilter(len(words))
+	for _, w := range words {
+		f.add(w)
+	}
+	v := appendU64(appendU64(make([]byte, 0, 16+len(f)), uint64(minTs)), uint64(maxTs))
+	if err := db.db.Set(wordsKey(org, b), append(v, f...), pebble.NoSync); err != nil {
+		return fmt.Errorf("word index of organization %d block %d: %w", org, b, err)
+	}
+	return nil
 }
 
 // indexedBlocks returns the number of org's blocks that have a filter.
@@ -134,49 +304,46 @@ func (db *DB) indexedBlocks(org uint32) (int64, error) {
 	return int64(beUint64(it.Key()[5:])) + 1, nil
 }
 
-// indexWords builds the filters of org's complete blocks that have none.
-func (db *DB) indexWords(ctx context.Context, org uint32) error {
+// indexWords builds, from the store, the filters of org's complete blocks
+// that have none, and returns how many blocks have one.
+func (db *DB) indexWords(ctx context.Context, org uint32) (int64, error) {
 	done, err := db.indexedBlocks(org)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	size, err := db.logSize(org)
 	if err != nil {
-		return err
+		return done, err
 	}
 	o, err := db.orgByID(org)
 	if err != nil {
-		return err
+		return done, err
 	}
 	for n := db.wordBlock; (done+1)*n <= size; done++ {
 		b := done
 		var (
-			words        []string
+			words        []uint64
 			minTs, maxTs int64 = math.MaxInt64, math.MinInt64
 		)
 		for rec, err := range db.eventsBySequence(ctx, org, o.OrgRef, b*n, (b+1)*n) {
 			if err != nil {
-				return err
+				return done, err
 			}
 			if rec.Event == nil {
 				continue // purged
 			}
-			words = append(words, rec.SearchWords()...)
+			words = append(words, eventWords(rec.Event)...)
 			ts := rec.Timestamp.UnixMilli()
 			minTs, maxTs = min(minTs, ts), max(maxTs, ts)
 		}
 		slices.Sort(words)
 		words = slices.Compact(words)
-		f := newWordFilter(len(words))
-		for _, w := range words {
-			f.add(w)
+		if err := db.putWordFilter(org, b, minTs, maxTs, words); err != nil {
+			return done, err
 		}
-		v := appendU64(appendU64(make([]byte, 0, 16+len(f)), uint64(minTs)), uint64(maxTs))
-		if err := db.db.Set(wordsKey(org, b), append(v, f...), pebble.NoSync); err != nil {
-			return fmt.Errorf("word index of %s block %d: %w", o.OrgRef, b, err)
-		}
+		db.wordBlocksRead.Add(1)
 	}
-	return nil
+	return done, nil
 }
 
 // wordTerms returns the bare words every match must contain (not negated, not prefixes).

@@ -95,3 +95,75 @@ func TestFindByWords(t *testing.T) {
 		}
 	}
 }
+
+// waitIndexed waits until ref has blocks indexed word blocks.
+func waitIndexed(t *testing.T, db *pebble.DB, ref auditlog.OrgRef, blocks int) map[string][]byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		f, err := pebble.WordFilters(db, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f) >= blocks {
+			return f
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d word blocks indexed after 20s, want %d", len(f), blocks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWordIndexFeed: the background indexer files each complete block from
+// the words the writer hands it, reading no event back, and the filters are
+// those an index built from the store has; when the feed drops events (the
+// worker behind), their blocks are indexed from the store instead.
+func TestWordIndexFeed(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("drop=%v", drop), func(t *testing.T) {
+			db, ref := openWordsDB(t, 8)
+			if drop {
+				pebble.SetWordFeedMax(db, 0)
+			}
+			rng := rand.New(rand.NewPCG(7, 8))
+			const n = 203 // 25 complete blocks and a tail
+			for i := 0; i < n; {
+				batch := min(1+rng.IntN(20), n-i)
+				events := make([]auditlog.Event, batch)
+				for j := range events {
+					e := storetest.NewEvent(ref, "")
+					e.Timestamp = storetest.T0.Add(-time.Duration(rng.IntN(5000)) * time.Minute)
+					e.Details = json.RawMessage(fmt.Sprintf(`{"note":"word%d and w%d","n":%d}`, rng.IntN(50), i+j, i+j))
+					events[j] = e
+				}
+				storetest.MustAppend(t, db, events...)
+				i += batch
+			}
+			fed := waitIndexed(t, db, ref, n/8)
+			if got := len(fed); got != n/8 {
+				t.Fatalf("%d blocks indexed, want %d", got, n/8)
+			}
+			read := pebble.WordBlocksRead(db)
+			if dropped := pebble.WordFeedDropped(db); drop && (dropped != n || read != n/8) {
+				t.Errorf("feed dropped %d events and %d blocks were read from the store, want %d and %d", dropped, read, n, n/8)
+			} else if !drop && (dropped != 0 || read != 0) {
+				t.Errorf("feed dropped %d events and %d blocks were read from the store, want none: the indexer files what the writer hands it", dropped, read)
+			}
+
+			if err := pebble.DropWordFilters(db, ref); err != nil {
+				t.Fatal(err)
+			}
+			if err := pebble.IndexWords(db); err != nil {
+				t.Fatal(err)
+			}
+			stored, err := pebble.WordFilters(db, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(stored, fed); diff != "" {
+				t.Errorf("filters from the feed differ from those built from the store (-store +feed):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,10 +1,12 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/auditlog/auditlog"
@@ -21,6 +23,7 @@ type appendOp struct {
 	values [][]byte   // encoded values (codec.go), without key
 	fresh  []bool     // the id was made by the server just now: no need to look it up
 	leaves [][32]byte // nil without the tree (benchmarks)
+	words  [][]uint64 // the hashes of each event's search words (eventWords), for the word index
 }
 
 // writer writes events on one goroutine. Concurrent AppendEvents calls
@@ -88,6 +91,8 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 	}()
 	pending := map[idRef]int64{}
 	hashes := &pendingHashes{w: w, fr: map[uint32]*frontier{}}
+	var words []wordFeed // for the word index, once committed
+	var sets groupSets
 
 	results = make([]*auditlog.AppendResult, len(group))
 	for gi, op := range group {
@@ -125,35 +130,77 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 					return nil, err
 				}
 			}
-			_ = b.Set(eventKey(org, ts, seq), op.values[i], nil)
-			_ = b.Set(seqKey(org, seq), seqValue, nil)
-			_ = b.Set(idKey(org, e.ID), appendUvarint(nil, uint64(seq)), nil)
-			_ = b.Set(actorKey(org, e.Actor.Email, ts, seq), nil, nil)
 			code, _ := auditlog.ActionCode(e.Action)
-			_ = b.Set(appendU64(appendU64(actionPrefix(org, code), uint64(ts)), uint64(seq)), nil, nil)
+			sets.add(famEvent, eventKey(org, ts, seq), op.values[i])
+			sets.add(famSeq, seqKey(org, seq), seqValue)
+			sets.add(famID, idKey(org, e.ID), appendUvarint(nil, uint64(seq)))
+			sets.add(famActor, actorKey(org, e.Actor.Email, ts, seq), nil)
+			sets.add(famAction, appendU64(appendU64(actionPrefix(org, code), uint64(ts)), uint64(seq)), nil)
+			if op.words != nil {
+				words = append(words, wordFeed{org: org, seq: seq, ts: ts, words: op.words[i]})
+			}
 			res.Accepted++
 			res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
 		}
 		results[gi] = res
 	}
-	if b.Empty() {
+	if sets.empty() {
 		return results, nil
 	}
+	sets.apply(b)
 	if err := b.Commit(pebble.Sync); err != nil {
 		w.db.Logger.Error("commit events failed", "err", err, "events", b.Count())
 		return nil, auditlog.Errorf(auditlog.EUNAVAILABLE, "storage is unavailable; nothing of this batch was stored")
 	}
 	hashes.committed()
-	for org, before := range saved {
+	w.db.words.feed(words)
+	for org := range saved {
 		w.db.signer.grew(org, w.next[org])
-		if before/w.db.wordBlock != w.next[org]/w.db.wordBlock {
-			w.db.words.poke() // a block is complete: index its words
-		}
 		if w.db.Committed != nil {
 			w.db.Committed(refs[org], w.next[org])
 		}
 	}
 	return results, nil
+}
+
+// The key families an event writes, in key order.
+const (
+	famEvent  = iota // E
+	famID            // I
+	famSeq           // S
+	famActor         // a
+	famAction        // x
+	families
+)
+
+// groupSets gathers the keys a group writes, by family, so that the batch
+// holds them in key order: the memtable inserts each key next to the one
+// before instead of searching its skiplist from the top (interleaved, one
+// key of each family per event, the inserts took a fifth of the CPU of a
+// sustained ingest).
+type groupSets [families][]keyValue
+
+type keyValue struct{ k, v []byte }
+
+func (g *groupSets) add(family int, k, v []byte) { g[family] = append(g[family], keyValue{k, v}) }
+
+func (g *groupSets) empty() bool {
+	for _, f := range g {
+		if len(f) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// apply sets every key in b, in key order.
+func (g *groupSets) apply(b *pebble.Batch) {
+	for _, f := range g {
+		slices.SortFunc(f, func(x, y keyValue) int { return bytes.Compare(x.k, y.k) })
+		for _, kv := range f {
+			_ = b.Set(kv.k, kv.v, nil)
+		}
+	}
 }
 
 // lookupID tells whether an event id was stored before, in the store or
