@@ -9,7 +9,6 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/internal/storetest"
-	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
 )
 
@@ -113,26 +112,8 @@ func BenchmarkFindNewest100(b *testing.B) {
 
 // BenchmarkVerify audits a store of one organization with 200,000 events.
 func BenchmarkVerify(b *testing.B) {
-	db := openBenchDB(b, 1)
-	skey, _, _ := merkle.GenerateKey("bench")
-	key, _ := merkle.ParseKey(skey)
-	db.SigningKey = key
-	rng := rand.New(rand.NewPCG(1, 1))
-	now := time.Now()
 	const n = 200_000
-	for i := 0; i < n/1000; i++ {
-		events := make([]auditlog.Event, 1000)
-		for j := range events {
-			events[j] = storetest.BenchEvent(rng, 1, now)
-			events[j].Timestamp = now.Add(time.Duration(i*1000+j-n) * time.Millisecond) // in order, as events mostly arrive
-		}
-		if _, err := db.AppendEvents(context.Background(), events); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := db.SignCheckpoints(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	db, key := benchLog(b, n)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rep, err := db.Verify(context.Background(), key.Verifier, nil)
