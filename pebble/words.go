@@ -81,16 +81,6 @@ func (b wordFilter) mayHave(w string) bool {
 	return true
 }
 
-// eventWords returns the hashes of the words e can be found by (Event.SearchWords).
-func eventWords(e *auditlog.Event) []uint64 {
-	words := e.SearchWords()
-	out := make([]uint64, len(words))
-	for i, w := range words {
-		out[i] = wordHash(w)
-	}
-	return out
-}
-
 // wordFeed is a committed event as the word indexer takes it from the writer.
 type wordFeed struct {
 	org     uint32
