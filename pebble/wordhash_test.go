@@ -9,14 +9,14 @@ import (
 )
 
 var eventWordsCases = []struct{ action, desc, details string }{
-		{"user.login", "", `{"branch":"main","enabled":true,"count":12}`},
-		{"user.login", "A Custom description, with-Words 42x", `{"note":"rare crossing","count":3}`},
-		{"repository.create", "", `{"a":["One two","THREE",{"four":"five six","seven":[1,"eight"]}],"nine":null}`},
-		{"user.login", "Ünïcode Wörds ÅND more", `{"k":"caf\u00e9 \"quoted\" back\\slash tab\tend","key words":"value words"}`},
-		{"user.login", "", `{"ключ":"Значение слова","emoji":"x😀y","mixed":"ÀB-cd_ef"}`},
-		{"user.login", "", `{}`},
-		{"user.login", "", `[]`},
-		{"user.login", "", `"just a string"`},
+	{"user.login", "", `{"branch":"main","enabled":true,"count":12}`},
+	{"user.login", "A Custom description, with-Words 42x", `{"note":"rare crossing","count":3}`},
+	{"repository.create", "", `{"a":["One two","THREE",{"four":"five six","seven":[1,"eight"]}],"nine":null}`},
+	{"user.login", "Ünïcode Wörds ÅND more", `{"k":"caf\u00e9 \"quoted\" back\\slash tab\tend","key words":"value words"}`},
+	{"user.login", "", `{"ключ":"Значение слова","emoji":"x😀y","mixed":"ÀB-cd_ef"}`},
+	{"user.login", "", `{}`},
+	{"user.login", "", `[]`},
+	{"user.login", "", `"just a string"`},
 	{"user.login", "", ` { "sp" : [ "a b" , { } , [ ] ] , "t" : "c" } `},
 }
 
