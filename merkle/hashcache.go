@@ -7,12 +7,21 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// HashCache is a tlog.HashReader that remembers the hashes it read or was
-// given, up to a bound, after which it starts over: consecutive proofs share
-// most of their hashes, and memory stays constant however long an export.
+// HashCache is a tlog.HashReader for proving a log's leaves in ascending
+// order, as an export does: it remembers the hashes it read or was given,
+// since consecutive proofs share most of them, and when full it forgets
+// those that no proof of a later leaf reads, so that memory stays constant
+// however long the log.
 type HashCache struct {
 	r tlog.HashReader
 	m map[int64]tlog.Hash
+	// at is the leaf proved last: the proofs to come are of it or later ones.
+	at int64
+	// Ahead, if not nil, is called with the leaf that completed a subtree
+	// whose hash is missing, before r is asked for it: a store that can give
+	// the hashes of the leaves up to it more cheaply than r one at a time
+	// (by reading on in order) remembers them with RememberFrom.
+	Ahead func(leaf int64) error
 }
 
 const hashCacheSize = 1 << 16
@@ -24,38 +33,60 @@ func NewHashCache(r tlog.HashReader) *HashCache {
 
 // Remember adds the stored hashes that leaf seq added to the tree (its leaf
 // hash, then one per subtree it completed), as stores keep them with the leaf.
-func (c *HashCache) Remember(seq int64, hashes []byte) {
-	if len(c.m)+64 > hashCacheSize {
-		clear(c.m)
-	}
-	for level := 0; len(hashes) >= tlog.HashSize; level++ {
+func (c *HashCache) Remember(seq int64, hashes []byte) { c.RememberFrom(seq, 0, hashes) }
+
+// RememberFrom adds the stored hashes that leaf seq added to the tree from
+// level on: one per subtree it completed of that height and up.
+func (c *HashCache) RememberFrom(seq int64, level int, hashes []byte) {
+	c.trim()
+	for ; len(hashes) >= tlog.HashSize; level++ {
 		c.m[tlog.StoredHashIndex(level, (seq+1)>>level-1)] = tlog.Hash(hashes[:tlog.HashSize])
 		hashes = hashes[tlog.HashSize:]
 	}
 }
 
+// trim, once the cache is full, forgets the hashes that no proof of leaf
+// c.at or a later one reads: those of subtrees that end before c.at, but
+// for the left siblings of c.at's ancestors. If what remains still fills
+// it, it starts over: later reads are then slower, never wrong.
+func (c *HashCache) trim() {
+	if len(c.m) < hashCacheSize {
+		return
+	}
+	for idx := range c.m {
+		level, n := tlog.SplitStoredHashIndex(idx)
+		ancestor := c.at >> level // c.at's ancestor at this height
+		if n >= ancestor || n == ancestor-1 && ancestor&1 == 1 {
+			continue
+		}
+		delete(c.m, idx)
+	}
+	if len(c.m) >= hashCacheSize*3/4 {
+		clear(c.m)
+	}
+}
+
+// At returns the leaf proved last.
+func (c *HashCache) At() int64 { return c.at }
+
 // ReadHashes implements tlog.HashReader.
 func (c *HashCache) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	var missing []int64
-	for _, idx := range indexes {
-		if _, ok := c.m[idx]; !ok {
-			missing = append(missing, idx)
+	missing := c.missing(nil, indexes)
+	if len(missing) > 0 && c.Ahead != nil {
+		for _, idx := range missing {
+			level, n := tlog.SplitStoredHashIndex(idx)
+			if err := c.Ahead((n+1)<<level - 1); err != nil {
+				return nil, err
+			}
 		}
+		missing = c.missing(missing[:0], indexes)
 	}
 	if len(missing) > 0 {
 		read, err := c.r.ReadHashes(missing)
 		if err != nil {
 			return nil, err
 		}
-		if len(c.m)+len(read) > hashCacheSize {
-			keep := make(map[int64]tlog.Hash, len(indexes))
-			for _, idx := range indexes {
-				if h, ok := c.m[idx]; ok {
-					keep[idx] = h
-				}
-			}
-			c.m = keep
-		}
+		c.trim()
 		for j, idx := range missing {
 			c.m[idx] = read[j]
 		}
@@ -67,6 +98,16 @@ func (c *HashCache) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
+// missing appends to dst the indexes that the cache does not hold.
+func (c *HashCache) missing(dst, indexes []int64) []int64 {
+	for _, idx := range indexes {
+		if _, ok := c.m[idx]; !ok {
+			dst = append(dst, idx)
+		}
+	}
+	return dst
+}
+
 // Prove remembers the stored hashes that leaf seq added (kept with it by the
 // store, leaf hash first) and returns its event, nil if retention purged it,
 // with its inclusion proof in the tree of size leaves.
@@ -74,6 +115,7 @@ func (c *HashCache) Prove(size, seq int64, e *auditlog.Event, hashes []byte) (*a
 	if len(hashes) < tlog.HashSize {
 		return nil, fmt.Errorf("event %d: its leaf hash is missing", seq)
 	}
+	c.at = seq
 	c.Remember(seq, hashes)
 	p, err := tlog.ProveRecord(size, seq, c)
 	if err != nil {

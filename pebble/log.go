@@ -117,8 +117,16 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 		// Consecutive proofs share most of their hashes: keep the recent ones.
 		// The proof of an even leaf holds the next leaf's hash, which the
 		// store recomputes from its event: read one record ahead, so that
-		// it is computed once, from the event at hand.
+		// it is computed once, from the event at hand. The hashes of the
+		// subtrees further ahead are read in order by a second iterator.
 		r := merkle.NewHashCache(hashReader{db, org, ref})
+		ahead, err := db.newHashesAhead(org, size, r)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer ahead.close()
+		r.Ahead = ahead.readTo
 		var (
 			prev       logRecord
 			prevHashes []byte
@@ -152,6 +160,57 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 		}
 	}
 }
+
+// hashesAhead gives a HashCache the stored hashes of the subtrees that the
+// leaves just ahead of those being proved complete, by reading their
+// sequence keys in order: a complete export's proofs need about one such
+// hash per leaf, and a point read of each costs many times more. Those far
+// ahead, few and each read once, are left to point reads.
+type hashesAhead struct {
+	it   *pebble.Iterator
+	org  uint32
+	c    *merkle.HashCache
+	next int64 // the leaf whose sequence key the iterator is at; -1 before the first read
+}
+
+// hashesWindow is how far ahead of the leaf being proved hashesAhead reads.
+const hashesWindow = 8192
+
+func (db *DB) newHashesAhead(org uint32, size int64, c *merkle.HashCache) (*hashesAhead, error) {
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: seqKey(org, 0), UpperBound: seqKey(org, size)})
+	if err != nil {
+		return nil, err
+	}
+	return &hashesAhead{it: it, org: org, c: c, next: -1}, nil
+}
+
+// readTo remembers the stored hashes of levels 1 and up of the leaves up to
+// leaf, if leaf is ahead of those read so far and within hashesWindow of the
+// leaf being proved.
+func (a *hashesAhead) readTo(leaf int64) error {
+	at := a.c.At()
+	if leaf < a.next || leaf >= at+hashesWindow {
+		return nil
+	}
+	valid := a.it.Valid()
+	if from := max(at, 0); a.next < from { // behind the proofs: skip to them
+		valid = a.it.SeekGE(seqKey(a.org, from))
+	}
+	for ; valid; valid = a.it.Next() {
+		_, seq := parseSeqKey(a.it.Key())
+		a.next = seq
+		if seq > leaf {
+			return nil
+		}
+		if v, ok := parseSeqValue(a.it.Value()); ok && len(v.upper) > 0 {
+			a.c.RememberFrom(seq, 1, v.upper)
+		}
+	}
+	a.next = math.MaxInt64 // the log's end
+	return a.it.Error()
+}
+
+func (a *hashesAhead) close() { _ = a.it.Close() }
 
 // logRecord is one event of the log with its sequence key's value (a
 // copy). An event purged by retention has no Event: only its sequence and

@@ -34,6 +34,7 @@ type LogOpener func(tb testing.TB, now func() time.Time, key *merkle.Key) LogSto
 func RunLog(t *testing.T, open LogOpener) {
 	t.Run("Proofs", func(t *testing.T) { testProofs(t, open) })
 	t.Run("EraseUser", func(t *testing.T) { testEraseUser(t, open) })
+	t.Run("LongLog", func(t *testing.T) { testLongLog(t, open) })
 }
 
 // MTH is the RFC 6962 Merkle tree hash of leaf hashes, written out here from
@@ -279,6 +280,57 @@ func testProofs(t *testing.T, open LogOpener) {
 		if !slices.Equal(seqs, want) {
 			t.Errorf("LogEvents(%d) yielded %v, want %v", size, seqs, want)
 		}
+	}
+}
+
+// testLongLog proves every event of a log longer than what the stores read
+// ahead or cache for an export's proofs, against an independent tree.
+func testLongLog(t *testing.T, open LogOpener) {
+	ctx := context.Background()
+	key := mustNewKey(t)
+	s := open(t, NewClock(T0).Now, key)
+	MustCreateOrg(t, s, acme, auditlog.PlanBusiness)
+	const n = 20_001 // odd: a lone leaf at the tree's right edge
+	for lo := 0; lo < n; lo += 1000 {
+		var batch []auditlog.Event
+		for i := lo; i < min(n, lo+1000); i++ {
+			e := LogEvent(acme, i, "a@acme.example")
+			e.IPAddress = "192.0.2.10"
+			batch = append(batch, e)
+		}
+		MustAppend(t, s, batch...)
+	}
+	if err := s.SignCheckpoints(ctx); err != nil {
+		t.Fatal(err)
+	}
+	note, size, err := s.LatestCheckpoint(ctx, acme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves := MustLeaves(t, MustLogEvents(t, s, acme))
+	root := MTH(leaves)
+	if cp := MustOpenNote(t, key, acme, note); size != n || cp.Root != root {
+		t.Fatalf("checkpoint of size %d, root %x; want %d events and %x", size, cp.Root, n, root)
+	}
+	seq := int64(0)
+	for pe, err := range s.LogEvents(ctx, acme, n) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pe.Sequence != seq || pe.LeafHash != leaves[seq] {
+			t.Fatalf("event %d comes as sequence %d, leaf hash %x, want %x", seq, pe.Sequence, pe.LeafHash, leaves[seq])
+		}
+		p := make([][]byte, len(pe.Proof))
+		for i := range pe.Proof {
+			p[i] = pe.Proof[i][:]
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(seq), n, pe.LeafHash[:], p, root[:]); err != nil {
+			t.Fatalf("event %d: %v", seq, err)
+		}
+		seq++
+	}
+	if seq != n {
+		t.Errorf("LogEvents yielded %d events, want %d", seq, n)
 	}
 }
 
