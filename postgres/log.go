@@ -156,7 +156,10 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 		}
 		// Consecutive proofs share most of their hashes, and each chunk of the
 		// log brings the hashes its own leaves added: keep the recent ones.
+		// The hashes of the subtrees a little ahead are read a range at a time.
 		r := merkle.NewHashCache(hashReader{ctx, db.pool, org})
+		ahead := &hashesAhead{ctx: ctx, q: db.pool, org: org, size: size, c: r}
+		r.Ahead = ahead.readTo
 		for rec, err := range db.logRecords(ctx, org, ref, 0, size) {
 			if err != nil {
 				yield(nil, err)
@@ -172,6 +175,55 @@ func (db *DB) LogEvents(ctx context.Context, ref auditlog.OrgRef, size int64) it
 			}
 		}
 	}
+}
+
+// hashesAhead gives a HashCache the stored hashes of the leaves a little
+// ahead of those being proved, a range of leaves rows per query: a complete
+// export's proofs need about one hash per leaf of a subtree ahead, and a
+// query for each costs a round trip. Those far ahead, few, are left to
+// hashReader.
+type hashesAhead struct {
+	ctx  context.Context
+	q    queryer
+	org  int32
+	size int64 // the tree's
+	c    *merkle.HashCache
+	next int64 // the first leaf not read yet
+}
+
+const (
+	// hashesWindow is how far ahead of the leaf being proved hashesAhead reads.
+	hashesWindow = 8192
+	// hashesRange is the fewest leaves it reads per query.
+	hashesRange = 1024
+)
+
+// readTo remembers the stored hashes of the leaves up to leaf (and a range
+// beyond), if leaf is ahead of those read so far and within hashesWindow of
+// the leaf being proved.
+func (a *hashesAhead) readTo(leaf int64) error {
+	at := a.c.At()
+	if leaf < a.next || leaf >= at+hashesWindow || leaf >= a.size {
+		return nil
+	}
+	from := max(a.next, at)
+	to := min(a.size, max(leaf+1, from+hashesRange))
+	rows, err := a.q.Query(a.ctx, `SELECT seq, hashes FROM leaves WHERE org_id = $1 AND seq >= $2 AND seq < $3`, a.org, from, to)
+	if err != nil {
+		return fmt.Errorf("read tree hashes: %w", err)
+	}
+	var (
+		seq    int64
+		hashes []byte
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&seq, &hashes}, func() error {
+		a.c.Remember(seq, hashes)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read tree hashes: %w", err)
+	}
+	a.next = to
+	return nil
 }
 
 // logRecord is one leaf of the log: its sequence, timestamp and stored
