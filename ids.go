@@ -29,16 +29,17 @@ func NewEventID(t time.Time) string {
 }
 
 // FormatUUID writes 16 bytes as a canonical lower-case UUID string.
-func FormatUUID(u []byte) string {
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
+func FormatUUID(u []byte) string { return string(AppendUUID(nil, u)) }
+
+// AppendUUID appends the canonical text of the 16-byte UUID u to b.
+func AppendUUID(b, u []byte) []byte {
+	b = hex.AppendEncode(b, u[0:4])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, u[4:6])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, u[6:8])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, u[8:10])
+	b = append(b, '-')
+	return hex.AppendEncode(b, u[10:])
 }

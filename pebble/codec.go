@@ -1,10 +1,10 @@
 package pebble
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/auditlog/auditlog"
 )
@@ -98,8 +98,13 @@ func appendString(b []byte, s string) []byte {
 var errCorrupt = errors.New("corrupt event encoding")
 
 // decodeEvent fills e from an event key's parts and its value.
+//
+// The event's strings and byte slices share one copy of v, with room after
+// it for a UUID id's text: one allocation per event instead of one per field.
 func decodeEvent(e *auditlog.Event, ts, seq int64, v []byte) error {
-	d := decoder{b: v}
+	own := make([]byte, len(v), len(v)+36)
+	copy(own, v)
+	d := decoder{b: own}
 	if d.byte() != codecVersion {
 		return errCorrupt
 	}
@@ -121,13 +126,13 @@ func decodeEvent(e *auditlog.Event, ts, seq int64, v []byte) error {
 	e.ReceivedAt = time.UnixMilli(ts + delta).UTC()
 	e.Salt, e.PersonalHash = nil, nil
 	if flags&flagErased != 0 {
-		e.PersonalHash = bytes.Clone(d.bytes(32))
+		e.PersonalHash = d.bytes(32)
 	} else {
-		e.Salt = bytes.Clone(d.bytes(auditlog.SaltSize))
+		e.Salt = d.bytes(auditlog.SaltSize)
 	}
 	if flags&flagUUID != 0 {
 		if u := d.bytes(16); u != nil { // nil if truncated: d.err is set
-			e.ID = auditlog.FormatUUID(u)
+			e.ID = unsafeString(auditlog.AppendUUID(own[len(v):], u)) // in own's spare room
 		}
 	} else {
 		e.ID = d.string()
@@ -140,8 +145,8 @@ func decodeEvent(e *auditlog.Event, ts, seq int64, v []byte) error {
 		e.Description = d.string()
 	}
 	e.Details = nil
-	if details := d.string(); details != "" {
-		e.Details = []byte(details)
+	if details := d.bytes(int(d.uvarint())); len(details) > 0 {
+		e.Details = details
 	}
 	e.IPAddress = d.string()
 	e.UserAgent = d.string()
@@ -186,23 +191,33 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
+// bytes returns the next n bytes, capped so that appending to them copies.
 func (d *decoder) bytes(n int) []byte {
 	if n < 0 || len(d.b) < n {
 		d.err = true
 		return nil
 	}
-	out := d.b[:n]
+	out := d.b[:n:n]
 	d.b = d.b[n:]
 	return out
 }
 
+// string returns the next length-prefixed string. It shares the decoder's
+// bytes, which decodeEvent copied for the event and never writes again.
 func (d *decoder) string() string {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.err = true
 		return ""
 	}
-	return string(d.bytes(int(n)))
+	return unsafeString(d.bytes(int(n)))
+}
+
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // parseUUID parses s if it is a UUID in canonical lower-case form, which is

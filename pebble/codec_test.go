@@ -92,6 +92,28 @@ func TestCodec_RoundTrip(t *testing.T) {
 	}
 }
 
+func TestCodec_DecodedEventOwnsItsMemory(t *testing.T) {
+	// A decoded event's fields share one copy of the stored value: the value
+	// (an iterator's buffer, reused) may change after, and appending to the
+	// event's byte slices must not write over its other fields.
+	for _, id := range []string{"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "evt-1"} {
+		want := codecEvent(t, func(e *auditlog.Event) {
+			e.ID, e.Actor.Email, e.IPAddress, e.UserAgent = id, "ana@acme.example", "10.0.0.1", "curl/8"
+			e.Details = json.RawMessage(`{"a":1}`)
+		})
+		want.Sequence = 7
+		got, v := roundTrip(t, want, 7)
+		for i := range v {
+			v[i] = 0xff
+		}
+		_ = append(got.Details, `,"b":2}`...)
+		_ = append(got.Salt, 1, 2, 3)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("id %s: after its value was overwritten and its slices appended to (-want +got):\n%s", id, diff)
+		}
+	}
+}
+
 func TestCodec_Erased(t *testing.T) {
 	want := codecEvent(t, func(e *auditlog.Event) { e.IPAddress, e.UserAgent = "10.0.0.1", "curl" })
 	personal, _ := want.Personal()
