@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 }
 
 // benchBundle returns a complete bundle of n realistic events and its verifier key.
-func benchBundle(b *testing.B, n int) ([]byte, *merkle.Key) {
+func benchBundle(b testing.TB, n int) ([]byte, *merkle.Key) {
 	b.Helper()
 	skey, _, _ := merkle.GenerateKey("bench")
 	k, err := merkle.ParseKey(skey)
@@ -92,6 +94,31 @@ func BenchmarkVerifyBundle(b *testing.B) {
 	// On a busy machine wall time counts other processes' turns too; the
 	// process's CPU time does not.
 	b.ReportMetric(float64(n*b.N)/(cpuTime(b)-cpu0).Seconds(), "events/cpu-s")
+}
+
+// TestWriteBenchBundle writes BenchmarkVerifyBundle's kind of bundle, of
+// AUDITLOG_BENCH_BUNDLE_EVENTS events (1,000,000 by default), to the file
+// AUDITLOG_BENCH_BUNDLE names, and its verifier key to that name plus
+// ".key", to time "auditlog verify --key" on a file.
+func TestWriteBenchBundle(t *testing.T) {
+	path := os.Getenv("AUDITLOG_BENCH_BUNDLE")
+	if path == "" {
+		t.Skip("set AUDITLOG_BENCH_BUNDLE to write a bundle for timing auditlog verify")
+	}
+	n := 1_000_000
+	if v := os.Getenv("AUDITLOG_BENCH_BUNDLE_EVENTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("AUDITLOG_BENCH_BUNDLE_EVENTS=%q: not a number of events", v)
+		}
+	}
+	bundle, k := benchBundle(t, n)
+	if err := os.WriteFile(path, bundle, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".key", []byte(k.VKey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // cpuTime returns the CPU time the process has used (user and system).
