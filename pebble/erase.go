@@ -76,26 +76,30 @@ func (db *DB) eraseInOrg(ctx context.Context, org uint32, email string) (int, er
 	b := db.db.NewBatch()
 	defer b.Close()
 	n := 0
+	var entries []posting
 	for valid := it.First(); valid; valid = it.Next() {
-		k := it.Key()[len(prefix):]
-		ts, seq := int64(beUint64(k[:8])), int64(beUint64(k[8:16]))
-		key := eventKey(org, ts, seq)
-		v, err := db.get(key)
-		if errors.Is(err, pebble.ErrNotFound) {
-			continue // purged by retention
-		} else if err != nil {
-			return n, err
+		if entries, err = decodePostings(entries[:0], it.Key()[len(prefix):], it.Value()); err != nil {
+			return n, fmt.Errorf("erase: actor index of organization %d: %w", org, err)
 		}
-		var e auditlog.Event
-		if err := decodeEvent(&e, ts, seq, v); err != nil {
-			return n, fmt.Errorf("erase: event %d/%d: %w", org, seq, err)
-		}
-		if !e.Erased() {
-			if err := e.Erase(); err != nil {
+		for _, p := range entries {
+			key := eventKey(org, p.ts, p.seq)
+			v, err := db.get(key)
+			if errors.Is(err, pebble.ErrNotFound) {
+				continue // purged by retention
+			} else if err != nil {
 				return n, err
 			}
-			_ = b.Set(key, encodeEvent(nil, &e), nil)
-			n++
+			var e auditlog.Event
+			if err := decodeEvent(&e, p.ts, p.seq, v); err != nil {
+				return n, fmt.Errorf("erase: event %d/%d: %w", org, p.seq, err)
+			}
+			if !e.Erased() {
+				if err := e.Erase(); err != nil {
+					return n, err
+				}
+				_ = b.Set(key, encodeEvent(nil, &e), nil)
+				n++
+			}
 		}
 		_ = b.Delete(it.Key(), nil)
 	}

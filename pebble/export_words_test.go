@@ -72,3 +72,16 @@ func DropWordFilters(db *DB, ref auditlog.OrgRef) error {
 	}
 	return db.db.DeleteRange(wordsKey(org, 0), orgPrefixEnd(prefixWords, org), pebble.Sync)
 }
+
+// IndexKeys counts the keys of the actor ('a') or action ('x') index.
+func IndexKeys(db *DB, prefix byte) (int, error) {
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		n++
+	}
+	return n, errors.Join(it.Error(), it.Close())
+}

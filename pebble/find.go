@@ -182,73 +182,54 @@ func indexPrefixes(org uint32, t *auditlog.Term) [][]byte {
 	return out
 }
 
-// scanIndex reads the events listed under index prefixes, newest first,
-// merging the prefixes' (ts, seq) orders.
-func (db *DB) scanIndex(ctx context.Context, org uint32, ref auditlog.OrgRef, prefixes [][]byte, r keyRange, emit func(*auditlog.Event) bool) error {
-	type head struct {
-		it      *pebble.Iterator
-		prefix  int
-		ts, seq int64
-		valid   bool
-	}
-	heads := make([]*head, 0, len(prefixes))
+// scanIndex reads the events listed under index prefixes (postings.go),
+// newest first, merging the prefixes' (ts, seq) orders.
+func (db *DB) scanIndex(ctx context.Context, org uint32, ref auditlog.OrgRef, prefixes [][]byte, r keyRange, emit func(*auditlog.Event) bool) (err error) {
+	heads := make([]*postingReader, 0, len(prefixes))
 	defer func() {
 		for _, h := range heads {
-			h.it.Close()
+			err = errors.Join(err, h.close())
 		}
 	}()
-	read := func(h *head) {
-		if h.valid {
-			k := h.it.Key()[h.prefix:]
-			h.ts, h.seq = int64(beUint64(k[:8])), int64(beUint64(k[8:16]))
-		}
-	}
+	newIter := func(o *pebble.IterOptions) (*pebble.Iterator, error) { return db.db.NewIterWithContext(ctx, o) }
 	for _, p := range prefixes {
-		lower, upper := r.bounds(p)
-		it, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		h, err := newPostingReader(newIter, p, r)
 		if err != nil {
 			return err
 		}
-		h := &head{it: it, prefix: len(p)}
 		heads = append(heads, h)
-		h.valid = it.Last()
-		read(h)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var top *head
+		var (
+			top  *postingReader
+			next posting
+		)
 		for _, h := range heads {
-			if h.valid && (top == nil || h.ts > top.ts || h.ts == top.ts && h.seq > top.seq) {
-				top = h
+			if e, ok := h.peek(); ok && (top == nil || newer(e, next) < 0) {
+				top, next = h, e
 			}
 		}
 		if top == nil {
-			break
+			return nil
 		}
-		v, err := db.get(eventKey(org, top.ts, top.seq))
+		top.pop()
+		v, err := db.get(eventKey(org, next.ts, next.seq))
 		switch {
 		case errors.Is(err, pebble.ErrNotFound):
-			// purged by retention; the index entry goes with the next purge
+			// purged by retention; its posting goes with a later purge
 		case err != nil:
 			return err
 		default:
 			e := &auditlog.Event{Organization: ref}
-			if err := decodeEvent(e, top.ts, top.seq, v); err != nil {
-				return fmt.Errorf("event %s/%d: %w", ref, top.seq, err)
+			if err := decodeEvent(e, next.ts, next.seq, v); err != nil {
+				return fmt.Errorf("event %s/%d: %w", ref, next.seq, err)
 			}
 			if !emit(e) {
 				return nil
 			}
 		}
-		top.valid = top.it.Prev()
-		read(top)
 	}
-	for _, h := range heads {
-		if err := h.it.Error(); err != nil {
-			return err
-		}
-	}
-	return nil
 }

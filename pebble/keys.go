@@ -15,8 +15,8 @@ const (
 	prefixEvent   = 'E'  // E|org|ts|seq              -> encoded event (codec.go)
 	prefixSeq     = 'S'  // S|org|seq                 -> ts, leaf hash check, the tlog stored hashes this leaf added (seqvalue.go)
 	prefixID      = 'I'  // I|org|kind|id             -> seq (uvarint): idempotent ids (idKey)
-	prefixActor   = 'a'  // a|org|email*|ts|seq       -> nothing: events by actor (erasure, search)
-	prefixAction  = 'x'  // x|org|action|ts|seq       -> nothing: events by action code (search)
+	prefixActor   = 'a'  // a|org|email*|maxTs|seq     -> postings: events by actor (erasure, search; postings.go)
+	prefixAction  = 'x'  // x|org|action|maxTs|seq     -> postings: events by action code (search; postings.go)
 	prefixCheckpt = 'C'  // C|org|size                -> signed checkpoint note of that tree size
 	prefixOrgName = 'n'  // n|provider|0x00|name      -> org
 	prefixOrg     = 'o'  // o|org                     -> organization (JSON)
@@ -35,8 +35,10 @@ var (
 
 // formatVersion is the version of this key layout and codec; Open refuses
 // other versions. Version 2 keeps only the leading bytes of a stored event's
-// leaf hash (seqvalue.go) and UUID ids as their 16 bytes in id keys.
-const formatVersion = 2
+// leaf hash (seqvalue.go) and UUID ids as their 16 bytes in id keys; version
+// 3 holds the actor and action indexes as postings, a key per group commit
+// rather than per event (postings.go).
+const formatVersion = 3
 
 func appendU32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
 func appendU64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
@@ -153,12 +155,6 @@ func parseSeqKey(k []byte) (org uint32, seq int64) {
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
 
 func uvarint(b []byte) (uint64, int) { return binary.Uvarint(b) }
-
-func actorKey(org uint32, email string, ts, seq int64) []byte {
-	b := actorPrefix(org, email)
-	b = appendU64(b, uint64(ts))
-	return appendU64(b, uint64(seq))
-}
 
 func actorPrefix(org uint32, email string) []byte {
 	b := make([]byte, 0, 37)

@@ -76,7 +76,11 @@ func (db *DB) purgeBatch(ctx context.Context, org uint32, o *auditlog.Organizati
 	defer it.Close()
 	b := db.db.NewBatch()
 	defer b.Close()
-	var seqs []int64
+	var (
+		seqs    []int64
+		last    int64               // the timestamp of the last event purged
+		indexes = map[string]bool{} // the actor and action index prefixes of the events purged
+	)
 	for valid := it.First(); valid && len(seqs) < purgeBatchSize; valid = it.Next() {
 		ts, seq := parseEventKey(it.Key())
 		var e auditlog.Event
@@ -99,10 +103,18 @@ func (db *DB) purgeBatch(ctx context.Context, org uint32, o *auditlog.Organizati
 		}
 		code, _ := auditlog.ActionCode(e.Action)
 		_ = b.Delete(it.Key(), nil)
-		_ = b.Delete(actorKey(org, e.Actor.Email, ts, seq), nil)
-		_ = b.Delete(appendU64(appendU64(actionPrefix(org, code), uint64(ts)), uint64(seq)), nil)
+		indexes[string(actorPrefix(org, e.Actor.Email))] = true
+		indexes[string(actionPrefix(org, code))] = true
 		_ = b.Set(seqKey(org, seq), purgedSeqValue(sv, leaf), nil)
 		seqs = append(seqs, seq)
+		last = ts
+	}
+	// The index postings (postings.go) whose newest entry is older than the
+	// last event purged list only purged events: events are purged in
+	// (ts, seq) order. Others keep entries of purged events, which readers
+	// skip, until a later purge.
+	for p := range indexes {
+		_ = b.DeleteRange(appendU64([]byte(p), 0), appendU64([]byte(p), uint64(last)), nil)
 	}
 	if err := it.Error(); err != nil {
 		return 0, err

@@ -75,6 +75,16 @@ type idRef struct {
 	id  string
 }
 
+type actorRef struct {
+	org   uint32
+	email string
+}
+
+type actionRef struct {
+	org  uint32
+	code int
+}
+
 func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err error) {
 	b := w.db.db.NewBatch()
 	defer b.Close()
@@ -93,6 +103,8 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 	hashes := &pendingHashes{w: w, fr: map[uint32]*frontier{}}
 	var words []wordFeed // for the word index, once committed
 	var sets groupSets
+	actors := map[actorRef][]posting{}   // the actor index's postings (postings.go)
+	actions := map[actionRef][]posting{} // the action index's
 
 	results = make([]*auditlog.AppendResult, len(group))
 	for gi, op := range group {
@@ -134,8 +146,8 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 			sets.add(famEvent, eventKey(org, ts, seq), op.values[i])
 			sets.add(famSeq, seqKey(org, seq), seqValue)
 			sets.add(famID, idKey(org, e.ID), appendUvarint(nil, uint64(seq)))
-			sets.add(famActor, actorKey(org, e.Actor.Email, ts, seq), nil)
-			sets.add(famAction, appendU64(appendU64(actionPrefix(org, code), uint64(ts)), uint64(seq)), nil)
+			actors[actorRef{org, e.Actor.Email}] = append(actors[actorRef{org, e.Actor.Email}], posting{ts, seq})
+			actions[actionRef{org, code}] = append(actions[actionRef{org, code}], posting{ts, seq})
 			if op.words != nil {
 				words = append(words, wordFeed{org: org, seq: seq, ts: ts, words: op.words[i]})
 			}
@@ -143,6 +155,12 @@ func (w *writer) write(group []*appendOp) (results []*auditlog.AppendResult, err
 			res.Events[i] = auditlog.Appended{ID: e.ID, Sequence: seq}
 		}
 		results[gi] = res
+	}
+	for a, list := range actors {
+		appendPostings(&sets, famActor, actorPrefix(a.org, a.email), list)
+	}
+	for a, list := range actions {
+		appendPostings(&sets, famAction, actionPrefix(a.org, a.code), list)
 	}
 	if sets.empty() {
 		return results, nil
