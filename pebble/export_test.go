@@ -83,3 +83,10 @@ func DiskUsageByFamily(db *DB) ([]FamilyUsage, error) {
 
 // PebbleMetrics returns Pebble's metrics of db, for benchmarks to log.
 func PebbleMetrics(db *DB) string { return db.db.Metrics().String() }
+
+// CompactionDebt is Pebble's estimate of the bytes compactions have yet to
+// rewrite, and how many compactions and flushes are running.
+func CompactionDebt(db *DB) (debt uint64, running int64) {
+	m := db.db.Metrics()
+	return m.Compact.EstimatedDebt, m.Compact.NumInProgress + m.Flush.NumInProgress
+}
