@@ -100,7 +100,7 @@ func (db *DB) Open() error {
 		FormatMajorVersion: pebble.FormatNewest,
 		Cleaner:            deleteCleaner{}, // no recycled WAL keeps erased values (erase.go)
 		ReadOnly:           db.ReadOnly,
-		MemTableSize:       16 << 20, // measured best of 4, 16 and 64 MiB (docs/adr/0001)
+		MemTableSize:       64 << 20, // docs/adr/0001: 16 MiB measured best for id lookups over 1,000 organizations; 64 MiB halves the CPU of flushes and compactions of one organization's ingest
 	}
 	db.fs = newWaitFS(vfs.Default, db.Logger.With("component", "pebble"))
 	db.disk = &diskGuard{path: db.path, min: uint64(max(db.MinFreeDisk, 0)), logger: db.Logger}
