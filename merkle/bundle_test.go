@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -304,6 +305,10 @@ func TestVerifyBundle_Tampered(t *testing.T) {
 		{"details removed", editEvent(func(e *auditlog.Event) { e.Details = nil }), altered},
 		{"salt", editEvent(func(e *auditlog.Event) { e.Salt[0] ^= 1 }), altered},
 		{"salt removed", editEvent(func(e *auditlog.Event) { e.Salt = nil }), "line 6 (event 4): " + also + "neither a salt nor a"},
+		// Base64 whose padding became a letter decodes to one byte more.
+		{"salt's padding made a letter", bytes.Replace(editEvent(nil), []byte(`"salt":"BQUFBQUFBQUFBQUFBQUFBQ=="`), []byte(`"salt":"BQUFBQUFBQUFBQUFBQUFBQAA"`), 1), "line 6 (event 4): " + also + "the salt is not 16 bytes"},
+		{"personal hash's padding made a letter", regexp.MustCompile(`(?m)("personalHash":"[^"]{43})=`).ReplaceAll(editEvent(erased), []byte("${1}A")), "line 6"},
+		{"proof hash's padding made a letter", bytes.Replace(partial(nil, 2, 4, 6), []byte(`=","`), []byte(`A","`), 1), "line 2"},
 		{"sequence", editEvent(func(e *auditlog.Event) { e.Sequence = 3 }), "line 6 (event 3): out of order"},
 		{"organization", editEvent(func(e *auditlog.Event) { e.Organization.Name = "acmf" }), "organization gh/acmf is not the checkpoint's log"},
 		{"provider", editEvent(func(e *auditlog.Event) { e.Organization.Provider = "gl" }), "is not the checkpoint's log"},

@@ -71,41 +71,59 @@ func (c *HashCache) At() int64 { return c.at }
 
 // ReadHashes implements tlog.HashReader.
 func (c *HashCache) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	missing := c.missing(nil, indexes)
+	// Each hash goes into out as soon as it is found: remembering more (by
+	// Ahead, or after the read) may trim the cache of the ones found before.
+	out := make([]tlog.Hash, len(indexes))
+	missing := c.fill(out, indexes, nil)
 	if len(missing) > 0 && c.Ahead != nil {
-		for _, idx := range missing {
-			level, n := tlog.SplitStoredHashIndex(idx)
+		for _, i := range missing {
+			level, n := tlog.SplitStoredHashIndex(indexes[i])
 			if err := c.Ahead((n+1)<<level - 1); err != nil {
 				return nil, err
 			}
 		}
-		missing = c.missing(missing[:0], indexes)
+		missing = c.fill(out, indexes, missing)
 	}
-	if len(missing) > 0 {
-		read, err := c.r.ReadHashes(missing)
-		if err != nil {
-			return nil, err
-		}
-		c.trim()
-		for j, idx := range missing {
-			c.m[idx] = read[j]
-		}
+	if len(missing) == 0 {
+		return out, nil
 	}
-	out := make([]tlog.Hash, len(indexes))
-	for i, idx := range indexes {
-		out[i] = c.m[idx]
+	idx := make([]int64, len(missing))
+	for j, i := range missing {
+		idx[j] = indexes[i]
+	}
+	read, err := c.r.ReadHashes(idx)
+	if err != nil {
+		return nil, err
+	}
+	c.trim()
+	for j, i := range missing {
+		out[i] = read[j]
+		c.m[idx[j]] = read[j]
 	}
 	return out, nil
 }
 
-// missing appends to dst the indexes that the cache does not hold.
-func (c *HashCache) missing(dst, indexes []int64) []int64 {
-	for _, idx := range indexes {
-		if _, ok := c.m[idx]; !ok {
-			dst = append(dst, idx)
+// fill sets out[i] to the hash of indexes[i] for each i that the cache holds,
+// of all of them or, if which is not nil, of those in which; it returns the
+// positions it could not fill.
+func (c *HashCache) fill(out []tlog.Hash, indexes []int64, which []int) []int {
+	var missing []int
+	try := func(i int) {
+		if h, ok := c.m[indexes[i]]; ok {
+			out[i] = h
+		} else {
+			missing = append(missing, i)
 		}
 	}
-	return dst
+	if which == nil {
+		for i := range indexes {
+			try(i)
+		}
+	}
+	for _, i := range which {
+		try(i)
+	}
+	return missing
 }
 
 // Prove remembers the stored hashes that leaf seq added (kept with it by the

@@ -82,3 +82,28 @@ func TestHashCache_ProvesEveryLeafInOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestHashCache_FullOfHashesAhead(t *testing.T) {
+	// A cache full of hashes still ahead cannot be trimmed, only started
+	// over, here in the middle of a read: the proof must still be right,
+	// with the hashes the read had found before the cache was cleared.
+	const n = 70_000
+	tr := newTestTree(t, n)
+	c := NewHashCache(tr.hashes)
+	for i := int64(1); len(c.m) < hashCacheSize-1; i++ { // leaf hashes ahead, leaf 1's among them
+		c.m[tlog.StoredHashIndex(0, i)] = tr.hashes[tlog.StoredHashIndex(0, i)]
+	}
+	pe, err := c.Prove(n, 0, nil, tr.hashes[tlog.StoredHashIndex(0, 0)][:]) // fills it
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tlog.ProveRecord(n, 0, tr.hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range want {
+		if pe.Proof[k] != want[k] {
+			t.Fatalf("proof hash %d is %x, want %x", k, pe.Proof[k][:4], want[k][:4])
+		}
+	}
+}

@@ -137,22 +137,40 @@ func TestFastBundleLine_AgreesWithJSON(t *testing.T) {
 	}
 
 	line := AppendBundleLine(nil, &base, make([][32]byte, proofLen(41, size)))
+	// The writer leaves an empty role out; a line that spells it is not canonical.
+	roleless := base
+	roleless.Actor.Role = ""
+	noRole := bytes.Replace(AppendBundleLine(nil, &roleless, make([][32]byte, proofLen(41, size))), []byte(`"},"result"`), []byte(`","role":""},"result"`), 1)
+	if err := parseBundleLine(noRole, &bundleLine{}); err == nil {
+		t.Errorf("the general path accepts an empty role spelled out: %s", noRole)
+	}
 	general := map[string][]byte{
-		"escaped quote":      withDescription(t, &base, `say "hi"`),
-		"escaped newline":    withDescription(t, &base, "two\nlines"),
-		"escape in details":  bytes.Replace(line, []byte(`"eslint"`), []byte(`"esl\u0069nt"`), 1),
-		"raw newline":        bytes.Replace(line, []byte("Can be"), []byte("Can\nbe"), 1),
-		"newline in salt":    bytes.Replace(line, []byte(`"salt":"`), []byte(`"salt":"`+"\n"), 1),
-		"cut short":          line[:len(line)-1], // no newline, and more may follow
-		"proof too short":    AppendBundleLine(nil, &base, make([][32]byte, proofLen(41, size)-1)),
-		"proof too long":     AppendBundleLine(nil, &base, make([][32]byte, proofLen(41, size)+1)),
-		"beyond the tree":    bytes.Replace(line, []byte(`"sequence":41`), []byte(`"sequence":1000`), 1),
-		"short salt":         bytes.Replace(line, []byte(`"salt":"BwcH`), []byte(`"salt":"`), 1),
-		"salt of 32 bytes":   bytes.Replace(line, []byte(`"salt":"`), []byte(`"salt":"BwcHBwcHBwcHBwcHBwcHBw`), 1),
-		"carriage return":    append(bytes.TrimSuffix(bytes.Clone(line), []byte("\n")), "\r\n"...),
-		"another field":      bytes.Replace(line, []byte(`,"salt":`), []byte(`,"note":"x","salt":`), 1),
-		"purged event":       AppendPurgedLine(nil, 3, [32]byte{1}, make([][32]byte, proofLen(3, size))),
-		"another line first": append([]byte("\n"), line...),
+		"escaped quote":           withDescription(t, &base, `say "hi"`),
+		"escaped newline":         withDescription(t, &base, "two\nlines"),
+		"escape in details":       bytes.Replace(line, []byte(`"eslint"`), []byte(`"esl\u0069nt"`), 1),
+		"raw newline":             bytes.Replace(line, []byte("Can be"), []byte("Can\nbe"), 1),
+		"newline in salt":         bytes.Replace(line, []byte(`"salt":"`), []byte(`"salt":"`+"\n"), 1),
+		"cut short":               line[:len(line)-1], // no newline, and more may follow
+		"proof too short":         AppendBundleLine(nil, &base, make([][32]byte, proofLen(41, size)-1)),
+		"proof too long":          AppendBundleLine(nil, &base, make([][32]byte, proofLen(41, size)+1)),
+		"beyond the tree":         bytes.Replace(line, []byte(`"sequence":41`), []byte(`"sequence":1000`), 1),
+		"short salt":              bytes.Replace(line, []byte(`"salt":"BwcH`), []byte(`"salt":"`), 1),
+		"salt of 32 bytes":        bytes.Replace(line, []byte(`"salt":"`), []byte(`"salt":"BwcHBwcHBwcHBwcHBwcHBw`), 1),
+		"carriage return":         append(bytes.TrimSuffix(bytes.Clone(line), []byte("\n")), "\r\n"...),
+		"another field":           bytes.Replace(line, []byte(`,"salt":`), []byte(`,"note":"x","salt":`), 1),
+		"purged event":            AppendPurgedLine(nil, 3, [32]byte{1}, make([][32]byte, proofLen(3, size))),
+		"another line first":      append([]byte("\n"), line...),
+		"salt's padding a letter": bytes.Replace(line, []byte(`BwcHBw=="`), []byte(`BwcHBwAA"`), 1),
+		"empty role":              noRole,
+		"personal hash's padding a letter": func() []byte {
+			e := base
+			e.Salt = bytes.Clone(base.Salt)
+			_ = e.Erase()
+			l := AppendBundleLine(nil, &e, make([][32]byte, proofLen(41, size)))
+			i := bytes.Index(l, []byte(`"personalHash":"`)) + len(`"personalHash":"`) + 43
+			l[i] = 'A'
+			return l
+		}(),
 	}
 	for name, l := range general {
 		var bl bundleLine

@@ -268,18 +268,21 @@ func (s *scanner) object() []byte {
 }
 
 // base64 reads a base64 string into dst, which must be large enough.
-// base64 reads a base64 string of exactly len(dst) bytes into dst. (The
-// decoder skips newlines, but a string of the right width with one decodes
-// short.)
+// base64 reads a base64 string of exactly len(dst) bytes (at most 32) into
+// dst. (The decoder skips newlines, but a string of the right width with one
+// decodes short.)
 func (s *scanner) base64(dst []byte) []byte {
 	v := s.fixed(base64.StdEncoding.EncodedLen(len(dst)))
 	if s.bad {
 		return nil
 	}
-	if n, err := strictBase64.Decode(dst, unsafe.Slice(unsafe.StringData(v), len(v))); err != nil || n != len(dst) {
+	// Its width can hold more than dst: padding replaced by a letter.
+	var tmp [33]byte
+	if n, err := strictBase64.Decode(tmp[:], unsafe.Slice(unsafe.StringData(v), len(v))); err != nil || n != len(dst) {
 		s.bad = true
 		return nil
 	}
+	copy(dst, tmp[:])
 	return dst
 }
 
@@ -323,7 +326,9 @@ func fastBundleLine(data []byte, atEOF bool, size int64, l *bundleLine) int {
 	e.Actor.Email = s.str()
 	if bytes.HasPrefix(s.b, []byte(`,"role":`)) {
 		s.lit(`,"role":`)
-		e.Actor.Role = s.str()
+		if e.Actor.Role = s.str(); e.Actor.Role == "" {
+			s.bad = true // the writer leaves an empty role out
+		}
 	}
 	s.lit(`},"result":`)
 	e.Result = s.str()

@@ -157,14 +157,14 @@ func (v *inclusionPaths) verify(i uint64, leaf [32]byte, proof []byte) error {
 	c.nodes = append(c.nodes[:0], leaf)
 	h := leaf
 	for k := range meet {
-		var sib [32]byte
+		var sib [33]byte // 44 characters can hold 33 bytes: padding replaced by a letter
 		if m, err := strictBase64.Decode(sib[:], c.elem(k)); err != nil || m != 32 {
 			return errNotInLog
 		}
 		if st := c.steps[k]; st.sib.lo < st.node.lo {
-			h = tlog.NodeHash(sib, h)
+			h = tlog.NodeHash(tlog.Hash(sib[:32]), h)
 		} else {
-			h = tlog.NodeHash(h, sib)
+			h = tlog.NodeHash(h, tlog.Hash(sib[:32]))
 		}
 		c.nodes = append(c.nodes, h)
 	}
