@@ -351,9 +351,17 @@ func wordTerms(q *auditlog.Query) []string {
 }
 
 // maxScanOverlap is how many blocks' time ranges may overlap a block's for
-// findByWords to read its events by scanning that time range: beyond, it
-// reads them one by one by sequence.
-const maxScanOverlap = 128
+// findByWords to read its events by scanning that time range; beyond, if the
+// block's time range is also wideSpan times as wide as the median block's
+// (a late event widened it), it reads them one by one by sequence. The
+// second condition keeps blocks of a fast ingest scanned: their ranges are
+// as wide as the lateness of events (a second, say) and overlap hundreds of
+// others, all alike, and reading each by sequence would cost a table block
+// per event.
+const (
+	maxScanOverlap = 128
+	wideSpan       = 8
+)
 
 // findByWords yields up to limit events of r, newest first, that match q
 // and hold every word, reading only the blocks whose filter may hold them.
@@ -406,6 +414,15 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 	}
 	slices.Sort(mins)
 	slices.Sort(maxs)
+	widths := make([]int64, len(all))
+	for i, b := range all {
+		widths[i] = b.maxTs - b.minTs
+	}
+	slices.Sort(widths)
+	var median int64
+	if len(widths) > 0 {
+		median = widths[len(widths)/2]
+	}
 	overlap := func(b block) int {
 		i, _ := slices.BinarySearch(mins, b.maxTs+1)
 		j, _ := slices.BinarySearch(maxs, b.minTs)
@@ -418,7 +435,7 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 		bySeq []block
 	)
 	for _, b := range cands {
-		if overlap(b) > maxScanOverlap {
+		if overlap(b) > maxScanOverlap && b.maxTs-b.minTs > wideSpan*median {
 			bySeq = append(bySeq, b)
 			continue
 		}
