@@ -230,13 +230,34 @@ func diskBatch(name string, n int) ([]string, []byte) {
 
 // mustExportIDs counts gh/acme's stored events by id, read back through the
 // API with the token of an organization admin it makes.
+var exportHTTP = &http.Client{Timeout: 5 * time.Minute}
+
 func mustExportIDs(tb testing.TB, srv *crashServer) map[string]int {
 	tb.Helper()
 	srv.Do(http.StatusCreated, "PUT", "/api/v1/organizations/gh/acme/members/ana@acme.example", `{"role":"organizationAdmin"}`, admin()...)
 	var tok struct{ Token string }
 	mustUnmarshal(tb, srv.Do(http.StatusCreated, "POST", "/api/v1/users/ana@acme.example/tokens", "", admin()...), &tok)
 	seen := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(srv.Do(http.StatusOK, "GET", "/api/v1/organizations/gh/acme/events/export?format=ndjson", "", apiTok(tok.Token)...)))
+	// The export takes as long as the test stored events: longer than
+	// crashHTTP's timeout after a fast load test under the race detector.
+	req, err := http.NewRequest("GET", srv.URL()+"/api/v1/organizations/gh/acme/events/export?format=ndjson", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := apiTok(tok.Token)
+	for i := 0; i+1 < len(h); i += 2 {
+		req.Header.Set(h[i], h[i+1])
+	}
+	resp, err := exportHTTP.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("export: status %d, %v: %.200s", resp.StatusCode, err, body)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		// The line's first "id" is the event's: it comes before details.
