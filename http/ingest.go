@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog"
@@ -119,7 +120,60 @@ var errTooManyEvents = auditlog.Errorf(auditlog.ETOOLARGE, "a batch holds at mos
 
 // decodeJSONArray reads a JSON array of events. An element that cannot be
 // decoded is reported by index; a body that is not a well-formed array is an error.
+//
+// It reads the whole body (at most auditlog.MaxBatchBytes) and decodes it
+// with fastJSONArray when it can, and otherwise with decodeJSONStream, which
+// gives every answer, events or errors, for a body fastJSONArray leaves.
 func decodeJSONArray(body io.Reader) ([]auditlog.Event, []auditlog.EventError, error) {
+	buf := bodyBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledBody {
+			bodyBuffers.Put(buf)
+		}
+	}()
+	data, err := readBody(body, (*buf)[:0])
+	*buf = data
+	if err != nil {
+		// The same bytes then the same error, as encoding/json would have read them.
+		return decodeJSONStream(io.MultiReader(bytes.NewReader(data), errReader{err}))
+	}
+	if events, ok := fastJSONArray(data); ok {
+		return events, nil, nil
+	}
+	return decodeJSONStream(bytes.NewReader(data))
+}
+
+// bodyBuffers holds buffers for the bodies decodeJSONArray reads: neither
+// decoder keeps any of a body's memory.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer bodyBuffers keeps.
+const maxPooledBody = 4 << 20
+
+// readBody appends all of r to b, as io.ReadAll does.
+func readBody(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF { // as io.ReadAll and encoding/json's Decoder: a wrapped EOF is an error
+				return b, nil
+			}
+			return b, err
+		}
+	}
+}
+
+// errReader returns its error on every read.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// decodeJSONStream is decodeJSONArray with encoding/json, for any body.
+func decodeJSONStream(body io.Reader) ([]auditlog.Event, []auditlog.EventError, error) {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	tok, err := dec.Token()

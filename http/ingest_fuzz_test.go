@@ -12,10 +12,15 @@ import (
 // FuzzDecodeIngest feeds arbitrary bodies to both ingest decoders: they must
 // never panic; an error is a coded *auditlog.Error whose status is 4xx; an
 // event either failed to decode, with a reason, or encodes to JSON that reads back.
+// A JSON array that fastJSONArray accepts decodes to exactly the events
+// encoding/json gives, and decodeJSONArray answers any body as encoding/json
+// does (checkFastJSONArray).
 func FuzzDecodeIngest(f *testing.F) {
 	f.Add([]byte(`[{"organization":{"provider":"gh","name":"acme"},"action":"user.login","actor":{"email":"ana@acme.example"}}]`))
 	f.Add([]byte(`{"organization":{"provider":"gh","name":"acme"},"action":"user.login","actor":{"email":"ana@acme.example"}}` + "\n"))
+	f.Add([]byte("[" + fullEvent + "," + fullEvent + "]"))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkFastJSONArray(t, body)
 		for name, decode := range map[string]func([]byte) ([]auditlog.Event, []auditlog.EventError, error){
 			"array": func(b []byte) ([]auditlog.Event, []auditlog.EventError, error) {
 				return decodeJSONArray(bytes.NewReader(b))
