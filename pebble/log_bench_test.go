@@ -1,40 +1,22 @@
 package pebble_test
 
 import (
-	"context"
-	"math/rand/v2"
 	"testing"
-	"time"
 
-	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/internal/storetest"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
 )
 
-// benchLog returns a store with one organization, org-0000, of n events in
-// timestamp order, as events mostly arrive, signed.
+// benchLog returns a store of one organization, storetest.BenchLogOrg, of n
+// events (storetest.AppendBenchLog), signed with the key it returns.
 func benchLog(b *testing.B, n int) (*pebble.DB, *merkle.Key) {
 	b.Helper()
 	db := openBenchDB(b, 1)
 	skey, _, _ := merkle.GenerateKey("bench")
 	key, _ := merkle.ParseKey(skey)
 	db.SigningKey = key
-	rng := rand.New(rand.NewPCG(1, 1))
-	now := time.Now()
-	for i := 0; i < n/1000; i++ {
-		events := make([]auditlog.Event, 1000)
-		for j := range events {
-			events[j] = storetest.BenchEvent(rng, 1, now)
-			events[j].Timestamp = now.Add(time.Duration(i*1000+j-n) * time.Millisecond)
-		}
-		if _, err := db.AppendEvents(context.Background(), events); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := db.SignCheckpoints(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	storetest.AppendBenchLog(b, db, n)
 	return db, key
 }
 
@@ -43,22 +25,5 @@ func benchLog(b *testing.B, n int) (*pebble.DB, *merkle.Key) {
 func BenchmarkLogEvents(b *testing.B) {
 	const n = 200_000
 	db, _ := benchLog(b, n)
-	ref := auditlog.OrgRef{Provider: "gh", Name: "org-0000"}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		got := 0
-		for pe, err := range db.LogEvents(context.Background(), ref, n) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			if pe.Event == nil || len(pe.Proof) == 0 {
-				b.Fatalf("event %d without content or proof", pe.Sequence)
-			}
-			got++
-		}
-		if got != n {
-			b.Fatalf("read %d events", got)
-		}
-	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+	storetest.BenchLogEvents(b, db, n)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,4 +99,52 @@ func BenchIngestHTTP(b *testing.B, db LogStore) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchLogOrg is the organization AppendBenchLog fills.
+var BenchLogOrg = auditlog.OrgRef{Provider: "gh", Name: "org-0000"}
+
+// AppendBenchLog appends n events (in thousands) of BenchEvent to
+// BenchLogOrg, which must exist, in timestamp order as events mostly
+// arrive, in durable batches of 1,000, and signs its checkpoint.
+func AppendBenchLog(b *testing.B, s LogStore, n int) {
+	b.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 1))
+	now := time.Now()
+	for i := 0; i < n/1000; i++ {
+		events := make([]auditlog.Event, 1000)
+		for j := range events {
+			events[j] = BenchEvent(rng, 1, now)
+			events[j].Timestamp = now.Add(time.Duration(i*1000+j-n) * time.Millisecond)
+		}
+		if _, err := s.AppendEvents(ctx, events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.SignCheckpoints(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchLogEvents reads BenchLogOrg's n events with their inclusion proofs,
+// as a complete bundle export does, on one goroutine, b.N times.
+func BenchLogEvents(b *testing.B, s LogStore, n int) {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		got := 0
+		for pe, err := range s.LogEvents(context.Background(), BenchLogOrg, int64(n)) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if pe.Event == nil || len(pe.Proof) == 0 {
+				b.Fatalf("event %d without content or proof", pe.Sequence)
+			}
+			got++
+		}
+		if got != n {
+			b.Fatalf("read %d events", got)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
 }
