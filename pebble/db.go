@@ -73,6 +73,8 @@ type DB struct {
 	// Bytes of table blocks loaded by the event reads of findByWords and
 	// eventsBySequenceWhere (words.go, log.go): tests count their work with it.
 	eventBlockBytes atomic.Int64
+	// afterPurgeSnapshot, if set (tests), runs once retention took its snapshot.
+	afterPurgeSnapshot func()
 	// Word-index blocks built by reading their events back (words.go).
 	wordBlocksRead atomic.Int64
 }

@@ -9,6 +9,10 @@ import (
 // benchmarks can measure what the tree costs. Never for real use.
 func WithoutTree(db *DB) { db.noTree = true }
 
+// AfterPurgeSnapshot makes retention call f once it took its snapshot, as
+// if an event were committed at that moment.
+func AfterPurgeSnapshot(db *DB, f func()) { db.afterPurgeSnapshot = f }
+
 // SetWordBlock sets the word index's block size, before Open.
 func SetWordBlock(db *DB, n int64) { db.wordBlock = n }
 

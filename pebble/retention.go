@@ -69,7 +69,15 @@ func (db *DB) purgeOrg(ctx context.Context, org uint32) (int, error) {
 
 // purgeBatch purges up to purgeBatchSize events of org older than cutoff in one commit.
 func (db *DB) purgeBatch(ctx context.Context, org uint32, o *auditlog.Organization, cutoff int64) (int, error) {
-	it, err := db.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: eventKey(org, 0, 0), UpperBound: eventKey(org, cutoff, 0)})
+	// One snapshot for the events and the postings: an event committed
+	// meanwhile (an old timestamp, imported) is in neither, so its posting
+	// stays.
+	snap := db.db.NewSnapshot()
+	defer snap.Close()
+	if db.afterPurgeSnapshot != nil {
+		db.afterPurgeSnapshot()
+	}
+	it, err := snap.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: eventKey(org, 0, 0), UpperBound: eventKey(org, cutoff, 0)})
 	if err != nil {
 		return 0, err
 	}
@@ -109,15 +117,17 @@ func (db *DB) purgeBatch(ctx context.Context, org uint32, o *auditlog.Organizati
 		seqs = append(seqs, seq)
 		last = ts
 	}
-	// The index postings (postings.go) whose newest entry is older than the
-	// last event purged list only purged events: events are purged in
-	// (ts, seq) order. Others keep entries of purged events, which readers
-	// skip, until a later purge.
-	for p := range indexes {
-		_ = b.DeleteRange(appendU64([]byte(p), 0), appendU64([]byte(p), uint64(last)), nil)
-	}
 	if err := it.Error(); err != nil {
 		return 0, err
+	}
+	// The index postings (postings.go) of the snapshot whose newest entry
+	// is older than the last event purged list only purged events: events
+	// are purged in (ts, seq) order. Others keep entries of purged events,
+	// which readers skip, until a later purge.
+	for p := range indexes {
+		if err := deleteKeys(snap, b, appendU64([]byte(p), 0), appendU64([]byte(p), uint64(last))); err != nil {
+			return 0, err
+		}
 	}
 	if len(seqs) == 0 {
 		return 0, nil
@@ -132,6 +142,22 @@ func (db *DB) purgeBatch(ctx context.Context, org uint32, o *auditlog.Organizati
 		return 0, fmt.Errorf("retention: %w", err)
 	}
 	return len(seqs), nil
+}
+
+// deleteKeys adds to b the deletion of each key of r in [lo, hi).
+func deleteKeys(r pebble.Reader, b *pebble.Batch, lo, hi []byte) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		_ = b.Delete(it.Key(), nil)
+	}
+	if err := it.Error(); err != nil {
+		_ = it.Close()
+		return err
+	}
+	return it.Close()
 }
 
 // purgeRanges returns the sequence ranges that org's purge notes, verified

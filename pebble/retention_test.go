@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/auditlog/auditlog/internal/storetest"
 	"github.com/auditlog/auditlog/merkle"
 	"github.com/auditlog/auditlog/pebble"
+	"github.com/auditlog/auditlog/query"
 )
 
 // TestRetention: expired events are purged unless under legal hold; what
@@ -118,5 +120,63 @@ func TestRetention(t *testing.T) {
 	var ve *pebble.VerifyError
 	if !errors.As(err, &ve) || ve.Sequence != 1 || !strings.Contains(ve.Problem, "no signed purge note covers it") {
 		t.Fatalf("audit after a hand-made purge: %v", err)
+	}
+}
+
+// TestRetention_KeepsWhatCameMeanwhile: an event with an old timestamp
+// (imported history) committed while retention purges, older than the last
+// event it purges, is neither purged nor dropped from its actor's and
+// action's postings: searches find it, and erasure reaches it.
+func TestRetention_KeepsWhatCameMeanwhile(t *testing.T) {
+	clock := storetest.T0
+	db := pebble.NewDB(t.TempDir())
+	db.Now = func() time.Time { return clock }
+	db.SigningKey, db.CheckpointInterval, db.RetentionInterval = MustNewKey(t), 0, 0
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	ctx := context.Background()
+	acme := auditlog.OrgRef{Provider: "gh", Name: "acme"}
+	storetest.MustCreateOrg(t, db, acme, auditlog.PlanBusiness)
+	days := 30
+	if _, _, err := db.PutOrganization(ctx, acme, auditlog.OrganizationUpdate{RetentionDays: &days}); err != nil {
+		t.Fatal(err)
+	}
+	const alice = "alice@acme.example"
+	event := func(id string, age time.Duration) auditlog.Event {
+		e := storetest.NewEvent(acme, id)
+		e.Actor.Email, e.Action = alice, "user.login"
+		e.Timestamp = clock.Add(-age)
+		return e
+	}
+	storetest.MustAppend(t, db, event("old-1", 40*24*time.Hour), event("old-2", 39*24*time.Hour), event("new", time.Hour))
+	pebble.AfterPurgeSnapshot(db, func() {
+		pebble.AfterPurgeSnapshot(db, nil)
+		storetest.MustAppend(t, db, event("imported", 60*24*time.Hour)) // older than both purged
+	})
+	if n, err := db.PurgeExpired(ctx); err != nil || n != 2 {
+		t.Fatalf("purged %d, %v; want the 2 events of the snapshot", n, err)
+	}
+	for _, q := range []string{"actor:" + alice, "action:user.login"} {
+		parsed, err := query.Parse(q, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range storetest.MustFindEvents(t, db, acme, auditlog.EventFilter{Query: parsed}) {
+			ids = append(ids, e.ID)
+		}
+		if want := []string{"new", "imported"}; !slices.Equal(ids, want) {
+			t.Errorf("%s finds %v after the purge, want %v", q, ids, want)
+		}
+	}
+	if _, err := db.EraseUser(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range storetest.MustFindEvents(t, db, acme, auditlog.EventFilter{}) {
+		if e.Actor.Email != auditlog.Redacted {
+			t.Errorf("event %s still shows %s after erasure", e.ID, e.Actor.Email)
+		}
 	}
 }
