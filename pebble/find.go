@@ -67,6 +67,11 @@ type keyRange struct {
 	beforeTS, beforeSeq int64
 }
 
+// has reports whether the event at (ts, seq) is in the range.
+func (r keyRange) has(ts, seq int64) bool {
+	return ts >= r.from && ts <= r.to && !(r.before && (ts > r.beforeTS || ts == r.beforeTS && seq >= r.beforeSeq))
+}
+
 func listRange(f auditlog.EventFilter) (keyRange, bool) {
 	r := keyRange{from: 0, to: math.MaxInt64 - 1}
 	if !f.From.IsZero() {

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -300,10 +301,10 @@ func (db *DB) eventsBySequenceWhere(ctx context.Context, org uint32, ref auditlo
 			}
 			slices.SortFunc(order, func(a, b int) int {
 				x, y := &chunk[a].rec, &chunk[b].rec
-				if c := cmpInt(x.sv.ts, y.sv.ts); c != 0 {
+				if c := cmp.Compare(x.sv.ts, y.sv.ts); c != 0 {
 					return c
 				}
-				return cmpInt(x.seq, y.seq)
+				return cmp.Compare(x.seq, y.seq)
 			})
 			for _, i := range order {
 				s := &chunk[i]

@@ -128,10 +128,7 @@ func (p *postingReader) readNext() {
 	}
 }
 
-func (p *postingReader) in(e posting) bool {
-	r := p.r
-	return e.ts >= r.from && e.ts <= r.to && !(r.before && (e.ts > r.beforeTS || e.ts == r.beforeTS && e.seq >= r.beforeSeq))
-}
+func (p *postingReader) in(e posting) bool { return p.r.has(e.ts, e.seq) }
 
 // peek returns the reader's next entry, newest first, or false at the end
 // (or on an error, in p.err).

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -180,7 +181,7 @@ func (db *DB) purgeRanges(org uint32, origin string, v interface {
 		}
 		out = append(out, rs...)
 	}
-	slices.SortFunc(out, func(a, b merkle.SeqRange) int { return cmpInt(a.First, b.First) })
+	slices.SortFunc(out, func(a, b merkle.SeqRange) int { return cmp.Compare(a.First, b.First) })
 	return out, it.Error()
 }
 

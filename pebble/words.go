@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -54,14 +55,13 @@ func wordHash(w string) uint64 {
 	return h.Sum64()
 }
 
-func wordHashes(w string) (uint64, uint64) {
-	a := wordHash(w)
-	return a, a>>33 | a<<31 | 1
-}
+// probes returns the two hashes from which a word's filter bits derive,
+// from its wordHash: filing (add) and asking (mayHave) must agree.
+func probes(h uint64) (uint64, uint64) { return h, h>>33 | h<<31 | 1 }
 
 // add files a word by its wordHash.
 func (b wordFilter) add(h uint64) {
-	h1, h2 := h, h>>33|h<<31|1
+	h1, h2 := probes(h)
 	n := uint64(len(b) * 8)
 	for i := uint64(0); i < bloomHashes; i++ {
 		bit := (h1 + i*h2) % n
@@ -70,7 +70,7 @@ func (b wordFilter) add(h uint64) {
 }
 
 func (b wordFilter) mayHave(w string) bool {
-	h1, h2 := wordHashes(w)
+	h1, h2 := probes(wordHash(w))
 	n := uint64(len(b) * 8)
 	for i := uint64(0); i < bloomHashes; i++ {
 		bit := (h1 + i*h2) % n
@@ -442,7 +442,7 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 		scanned[b.n] = true
 		spans = append(spans, span{max(b.minTs, r.from), min(b.maxTs, r.to)})
 	}
-	slices.SortFunc(spans, func(a, b span) int { return cmpInt(a.from, b.from) })
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
 	var merged []span
 	for _, s := range spans {
 		if n := len(merged); n > 0 && s.from <= merged[n-1].to+1 {
@@ -472,9 +472,6 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 		}
 		return true
 	}
-	inRange := func(ts, seq int64) bool {
-		return ts >= r.from && ts <= r.to && !(r.before && (ts > r.beforeTS || ts == r.beforeTS && seq >= r.beforeSeq))
-	}
 
 	// The blocks read by sequence, and the unindexed tail, which may hold
 	// anything at any time: their matches, newest first.
@@ -489,7 +486,7 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 			if err != nil {
 				return err
 			}
-			if rec.Event != nil && inRange(rec.Timestamp.UnixMilli(), rec.Sequence) && q.Match(rec.Event) {
+			if rec.Event != nil && r.has(rec.Timestamp.UnixMilli(), rec.Sequence) && q.Match(rec.Event) {
 				other = append(other, rec.Event)
 			}
 		}
@@ -498,7 +495,7 @@ func (db *DB) findByWords(ctx context.Context, org uint32, ref auditlog.OrgRef, 
 		if c := -a.Timestamp.Compare(b.Timestamp); c != 0 {
 			return c
 		}
-		return -cmpInt(a.Sequence, b.Sequence)
+		return -cmp.Compare(a.Sequence, b.Sequence)
 	}
 	slices.SortFunc(other, newerFirst)
 
@@ -553,14 +550,4 @@ func allIn(f wordFilter, words []string) bool {
 		}
 	}
 	return true
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
