@@ -148,7 +148,11 @@ func (p *postingReader) peek() (posting, bool) {
 			}
 		}
 		p.buf = kept
-		slices.SortFunc(p.buf, newer)
+		// A key's entries come newest first, after the entries kept so far
+		// (sorted): sort only if they reach above them.
+		if n > 0 && len(p.buf) > n && newer(p.buf[n-1], p.buf[n]) > 0 {
+			slices.SortFunc(p.buf, newer)
+		}
 		p.valid = p.it.Prev()
 		p.readNext()
 	}
