@@ -223,8 +223,11 @@ func (x *wordIndexer) take(f wordFeed) error {
 	db, n := x.db, x.db.wordBlock
 	st := x.states[f.org]
 	if st == nil {
-		if len(x.states) >= maxWordBlocks {
-			clear(x.states)
+		for org := range x.states { // full: one organization, any, starts over (its block is read from the store)
+			if len(x.states) < maxWordBlocks {
+				break
+			}
+			delete(x.states, org)
 		}
 		done, err := db.indexedBlocks(f.org)
 		if err != nil {
