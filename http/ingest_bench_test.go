@@ -17,17 +17,7 @@ func benchBatch(n int) []byte {
 	for i := range orgs {
 		orgs[i] = auditlog.OrgRef{Provider: "gh", Name: fmt.Sprintf("org-%03d", i)}
 	}
-	g := bench.NewGenerator(1, orgs, 0.5)
-	now := time.Now()
-	b := []byte{'['}
-	for i := range n {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		e := g.Event(now)
-		b = bench.AppendJSON(b, &e)
-	}
-	return append(b, ']')
+	return bench.NewGenerator(1, orgs, 0.5).AppendBatch(nil, time.Now(), n)
 }
 
 // BenchmarkDecodeIngest decodes a batch of 1,000 events (~330 bytes each)

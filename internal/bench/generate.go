@@ -103,6 +103,20 @@ func (g *Generator) Event(now time.Time) auditlog.Event {
 	return e
 }
 
+// AppendBatch appends a JSON array of n events made at now, as a host
+// sends a batch.
+func (g *Generator) AppendBatch(b []byte, now time.Time, n int) []byte {
+	b = append(b, '[')
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		e := g.Event(now)
+		b = AppendJSON(b, &e)
+	}
+	return append(b, ']')
+}
+
 // AppendJSON appends e as a host sends it (SPEC §4), the same as
 // json.Marshal of the ingest fields, without reflection: the load generator
 // must leave the cores to the server.
