@@ -30,14 +30,18 @@ func NewSalt() []byte {
 // erasing the values and the salt leaves the leaf, and so the tree, intact,
 // while the salt keeps the values from being guessed from the hash.
 func PersonalHash(salt []byte, email, ip, userAgent string) [32]byte {
-	const domain = "auditlog personal v1\x00"
 	var buf [256]byte // on the stack, unless the values are longer
-	b := append(buf[:0], domain...)
+	return sha256.Sum256(AppendPersonal(buf[:0], salt, email, ip, userAgent))
+}
+
+// AppendPersonal appends to b the bytes that PersonalHash hashes.
+func AppendPersonal(b, salt []byte, email, ip, userAgent string) []byte {
+	const domain = "auditlog personal v1\x00"
+	b = append(b, domain...)
 	b = append(b, salt...)
 	b = appendLeafString(b, email)
 	b = appendLeafString(b, ip)
-	b = appendLeafString(b, userAgent)
-	return sha256.Sum256(b)
+	return appendLeafString(b, userAgent)
 }
 
 // Personal returns the event's personal hash: computed from its salt and

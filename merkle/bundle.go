@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/sha256mb"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -123,13 +124,20 @@ func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*Bundle
 		return nil, fmt.Errorf("bundle header: %w", err)
 	}
 	rep := &BundleReport{Origin: cp.Origin, TreeSize: cp.Size, Complete: hdr.Complete}
-	paths := newInclusionPaths(cp.Size, cp.Root)
-	lr.moving = paths.detach
+	bv := &bundleVerifier{rep: rep, paths: newInclusionPaths(cp.Size, cp.Root), progress: progress}
+	lr.moving = bv.paths.detach
 	var l bundleLine
 	var org auditlog.OrgRef // the organization of the lines so far, checked against the origin
 	orgChecked := false
 	prev := int64(-1)
 	for n := 2; ; n++ {
+		// The lines of a batch share the read buffer: they are verified
+		// before it moves.
+		if lr.willMove() && len(bv.pending) > 0 {
+			if err := bv.flush(); err != nil {
+				return rep, err
+			}
+		}
 		data := lr.next()
 		atEOF := errors.Is(lr.err, io.EOF)
 		if len(data) == 0 && atEOF {
@@ -137,26 +145,26 @@ func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*Bundle
 		}
 		if m := fastBundleLine(data, atEOF, cp.Size, &l); m > 0 {
 			lr.advance(m)
+		} else if err := bv.flush(); err != nil {
+			return rep, err
 		} else if line, err := lr.line(); err != nil {
 			return rep, fmt.Errorf("line %d: %w", n, err)
 		} else if err := parseBundleLine(line, &l); err != nil {
 			return rep, fmt.Errorf("line %d: not an event line: %v", n, err)
 		}
 		if l.purged {
-			at := fmt.Sprintf("line %d (purged event %d)", n, l.sequence)
 			if err := inOrder(l.sequence, prev, cp.Size, hdr.Complete); err != nil {
-				return rep, fmt.Errorf("%s: %w", at, err)
+				return rep, bv.fail(fmt.Errorf("line %d (purged event %d): %w", n, l.sequence, err))
 			}
-			if err := paths.verify(uint64(l.sequence), l.leafHash, l.proof); err != nil {
-				return rep, fmt.Errorf("%s: its leaf is not in the signed log", at)
+			if err := bv.addPurged(n, &l); err != nil {
+				return rep, err
 			}
 			prev = l.sequence
-			rep.Purged++
 			continue
 		}
 		e := &l.event
 		at := func(format string, args ...any) error {
-			return fmt.Errorf("line %d (event %d): %s", n, e.Sequence, fmt.Sprintf(format, args...))
+			return bv.fail(fmt.Errorf("line %d (event %d): %s", n, e.Sequence, fmt.Sprintf(format, args...)))
 		}
 		if !orgChecked || e.Organization != org {
 			if !originNames(cp.Origin, e.Organization) {
@@ -172,18 +180,13 @@ func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*Bundle
 		if err := checkPersonal(e); err != nil {
 			return rep, at("%v", err)
 		}
-		leaf, err := e.LeafHash()
-		if err != nil {
-			return rep, at("%v", err)
-		}
-		if err := paths.verify(uint64(e.Sequence), leaf, l.proof); err != nil {
-			return rep, at("does not match the signed log: its content or its proof was altered")
+		if err := bv.addEvent(n, &l); err != nil {
+			return rep, err
 		}
 		prev = e.Sequence
-		rep.Events++
-		if progress != nil && rep.Events%100_000 == 0 {
-			progress(rep.Events)
-		}
+	}
+	if err := bv.flush(); err != nil {
+		return rep, err
 	}
 	if hdr.Complete && rep.Events > 0 && prev != cp.Size-1 {
 		return rep, fmt.Errorf("incomplete: the bundle ends at event %d but the checkpoint has %d events", prev, cp.Size)
@@ -192,6 +195,123 @@ func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*Bundle
 		return rep, fmt.Errorf("incomplete: the bundle holds no events but the checkpoint has %d", cp.Size)
 	}
 	return rep, nil
+}
+
+// bundleVerifier verifies a bundle's lines in batches: it hashes the
+// personal values of a batch's events together, then their leaves, then
+// their proofs' nodes, level by level (sha256mb), and checks each line in
+// order. A line's error comes after every earlier line's.
+type bundleVerifier struct {
+	rep      *BundleReport
+	paths    *inclusionPaths
+	progress func(int64)
+	pending  []pendingLine
+	personal sha256mb.Batch // the personal values of the events with a salt
+	leaves   sha256mb.Batch // 0x00 and the leaf of each event
+}
+
+// pendingLine is a line waiting in a batch.
+type pendingLine struct {
+	line     int
+	seq      int64
+	purged   bool
+	c        *chain
+	leaf     int // its message in leaves; or, purged, -1 and c.nodes[0] is set
+	personal int // its message in personal, or -1
+}
+
+// batchLines is how many lines a batch holds: enough for the lanes of the
+// upper levels' nodes to fill.
+const batchLines = 256
+
+// addEvent queues an event's line, whose checks but hashing have passed.
+func (bv *bundleVerifier) addEvent(n int, l *bundleLine) error {
+	e := &l.event
+	c, err := bv.paths.add(uint64(e.Sequence), l.proof)
+	if err != nil {
+		return bv.fail(fmt.Errorf("line %d (event %d): does not match the signed log: its content or its proof was altered", n, e.Sequence))
+	}
+	p := pendingLine{line: n, seq: e.Sequence, c: c, personal: -1}
+	var personal [32]byte
+	if len(e.Salt) > 0 {
+		bv.personal.Buf = auditlog.AppendPersonal(bv.personal.Buf, e.Salt, e.Actor.Email, e.IPAddress, e.UserAgent)
+		p.personal = bv.personal.End()
+	} else {
+		personal = [32]byte(e.PersonalHash) // checkPersonal has checked its length
+	}
+	bv.leaves.Buf = e.AppendLeaf(append(bv.leaves.Buf, 0), personal) // 0x00, the RFC 6962 leaf prefix
+	p.leaf = bv.leaves.End()
+	return bv.queue(p)
+}
+
+// addPurged queues a purged event's line.
+func (bv *bundleVerifier) addPurged(n int, l *bundleLine) error {
+	c, err := bv.paths.add(uint64(l.sequence), l.proof)
+	if err != nil {
+		return bv.fail(fmt.Errorf("line %d (purged event %d): its leaf is not in the signed log", n, l.sequence))
+	}
+	c.nodes = append(c.nodes[:0], l.leafHash)
+	return bv.queue(pendingLine{line: n, seq: l.sequence, purged: true, c: c, leaf: -1, personal: -1})
+}
+
+func (bv *bundleVerifier) queue(p pendingLine) error {
+	bv.pending = append(bv.pending, p)
+	if len(bv.pending) == batchLines {
+		return bv.flush()
+	}
+	return nil
+}
+
+// fail returns the error of a line that failed before it was queued, unless
+// a line queued before it fails: that one's error comes first.
+func (bv *bundleVerifier) fail(err error) error {
+	if ferr := bv.flush(); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// flush hashes and checks the queued lines, in order.
+func (bv *bundleVerifier) flush() error {
+	if len(bv.pending) == 0 {
+		return nil
+	}
+	bv.personal.Sum()
+	for _, p := range bv.pending {
+		if p.personal >= 0 {
+			m := bv.leaves.Message(p.leaf)
+			h := bv.personal.Hash(p.personal)
+			copy(m[len(m)-len(h):], h[:])
+		}
+	}
+	bv.leaves.Sum()
+	for _, p := range bv.pending {
+		if p.leaf >= 0 {
+			p.c.nodes = append(p.c.nodes[:0], bv.leaves.Hash(p.leaf))
+		}
+	}
+	bv.paths.hash()
+	pending := bv.pending
+	bv.pending = bv.pending[:0]
+	bv.personal.Reset()
+	bv.leaves.Reset()
+	for _, p := range pending {
+		if err := bv.paths.check(); err != nil {
+			if p.purged {
+				return fmt.Errorf("line %d (purged event %d): its leaf is not in the signed log", p.line, p.seq)
+			}
+			return fmt.Errorf("line %d (event %d): does not match the signed log: its content or its proof was altered", p.line, p.seq)
+		}
+		if p.purged {
+			bv.rep.Purged++
+			continue
+		}
+		bv.rep.Events++
+		if bv.progress != nil && bv.rep.Events%100_000 == 0 {
+			bv.progress(bv.rep.Events)
+		}
+	}
+	return nil
 }
 
 // inOrder checks that sequence seq may follow prev in a bundle of a

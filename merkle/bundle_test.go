@@ -508,3 +508,51 @@ func TestVerifyBundle_EveryByteOfAnEvent(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyBundle_FirstFailureAcrossBatches(t *testing.T) {
+	// Lines are read ahead of their hashing, which is done for many at once;
+	// the error still names the first line that fails, and the report counts
+	// the events verified before it, wherever that line falls in a batch.
+	l := newTestLog(t, 600)
+	build := func(edit func(lines [][]byte)) []byte {
+		lines := [][]byte{merkle.AppendBundleHeader(nil, l.cp.Note, true)}
+		for s := range int64(600) {
+			lines = append(lines, l.line(t, s, nil))
+		}
+		edit(lines)
+		return bytes.Join(lines, nil)
+	}
+	for _, p := range []int64{0, 1, 2, 254, 255, 256, 257, 300, 511, 512, 590} {
+		alter := func(lines [][]byte, s int64) {
+			lines[s+1] = l.line(t, s, func(e *auditlog.Event) { e.Description = "altered" })
+		}
+		swap := func(lines [][]byte, s int64) { lines[s+1], lines[s+2] = lines[s+2], lines[s+1] }
+		gap, verified := fmt.Sprintf("line %d (event %d): gap", p+2, p+1), p
+		if p == 0 { // no gap before the first line: the next one is out of order
+			gap, verified = "line 3 (event 0): out of order", 1
+		}
+		for _, tc := range []struct {
+			name     string
+			bundle   []byte
+			want     string
+			verified int64
+		}{
+			{"altered, then out of order", build(func(lines [][]byte) { alter(lines, p); swap(lines, p+3) }),
+				fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p), p},
+			{"out of order, then altered", build(func(lines [][]byte) { swap(lines, p); alter(lines, p+3) }), gap, verified},
+			{"altered twice", build(func(lines [][]byte) { alter(lines, p); alter(lines, p+1) }),
+				fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p), p},
+			{"proof of another event", build(func(lines [][]byte) {
+				lines[p+1] = merkle.AppendBundleLine(nil, &l.events[p], l.proof(t, (p+2)%600, 600))
+			}), fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p), p},
+		} {
+			rep, err := merkle.VerifyBundle(bytes.NewReader(tc.bundle), l.key.Verifier, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("event %d, %s: error %v, want %q", p, tc.name, err, tc.want)
+			}
+			if rep.Events != tc.verified {
+				t.Errorf("event %d, %s: %d events verified, want %d", p, tc.name, rep.Events, tc.verified)
+			}
+		}
+	}
+}

@@ -33,11 +33,15 @@ func newLineReader(r io.Reader, size int) *lineReader {
 // next returns the unread bytes, at least lr.ahead of them unless the
 // reader has ended. The caller takes what it reads with advance.
 func (lr *lineReader) next() []byte {
-	if lr.end-lr.start < lr.ahead && lr.err == nil {
+	if lr.willMove() {
 		lr.fill()
 	}
 	return lr.buf[lr.start:lr.end]
 }
+
+// willMove reports whether the next call of next will move the buffer's
+// bytes, ending the life of the lines read so far.
+func (lr *lineReader) willMove() bool { return lr.end-lr.start < lr.ahead && lr.err == nil }
 
 // advance takes n bytes of what next returned.
 func (lr *lineReader) advance(n int) { lr.start += n }

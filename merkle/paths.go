@@ -5,7 +5,7 @@ import (
 	"errors"
 	"math/bits"
 
-	"golang.org/x/mod/sumdb/tlog"
+	"github.com/auditlog/auditlog/internal/sha256mb"
 )
 
 // inclusionPaths checks the inclusion proofs of a bundle's lines, taken in
@@ -24,6 +24,11 @@ import (
 // complete bundle costs about one node hash per event, where checking each
 // proof alone (proof.VerifyInclusion) costs log2 of the tree's size.
 //
+// Lines are added, hashed and checked in three passes, so that many lines'
+// nodes are hashed together (sha256mb): all the first-level nodes of the
+// lines added, then the second-level ones, and so on. Adding a line needs
+// only the layout of the one before; checking it, the one before's hashes.
+//
 // The steps are those of proof.RootFromInclusionProof (transparency-dev/merkle):
 // an inner part, where step k hashes with the sibling at level k, then a
 // border part of left siblings along the tree's right edge. The tests hold
@@ -32,17 +37,25 @@ import (
 type inclusionPaths struct {
 	size uint64
 	root [32]byte
-	// prev is the last verified line's chain, when have; cur is scratch.
-	// They point into chains, and swap.
-	prev, cur *chain
-	chains    [2]chain
-	have      bool
+	// prev is the last verified line's chain, nil before the first. The
+	// chains added since, in order, wait in queue[head:] for their hashes
+	// and a check.
+	prev  *chain
+	queue []*chain
+	head  int
+	free  []*chain
+	nodes sha256mb.Batch
 }
 
 // chain is one leaf's path to the root.
 type chain struct {
 	leaf  uint64
 	steps []step
+	// Below step meet the chain differs from the one before it; at meet it
+	// holds the node the one before holds at its step t (see add).
+	meet, t int
+	// sibs[k] is the proof's k-th hash, decoded, for each step below meet.
+	sibs [][32]byte
 	// nodes[k] is the hash of steps[k].node; nodes[len(steps)] is the root's.
 	nodes [][32]byte
 	// proof is the text of the proof's elements, `"<base64>","<base64>",...`,
@@ -71,9 +84,7 @@ var errNotInLog = errors.New("not in the signed log")
 var strictBase64 = base64.StdEncoding.Strict()
 
 func newInclusionPaths(size int64, root [32]byte) *inclusionPaths {
-	v := &inclusionPaths{size: uint64(size), root: root}
-	v.prev, v.cur = &v.chains[0], &v.chains[1]
-	return v
+	return &inclusionPaths{size: uint64(size), root: root}
 }
 
 // layout sets c.steps to the path from leaf i to the root of a tree of size n.
@@ -110,10 +121,12 @@ func proofLen(i, n uint64) int {
 
 // detach gives the verified chain its own copy of its proof's text, which
 // until then is the caller's (a bundle's read buffer, about to be reused).
+// The queue must be empty.
 func (v *inclusionPaths) detach() {
-	p := v.prev
-	p.own = append(p.own[:0], p.proof...)
-	p.proof = p.own
+	if p := v.prev; p != nil {
+		p.own = append(p.own[:0], p.proof...)
+		p.proof = p.own
+	}
 }
 
 // elem returns the base64 text of the chain's k-th proof hash.
@@ -123,54 +136,117 @@ func (c *chain) elem(k int) []byte { return c.proof[k*proofElem+1 : k*proofElem+
 func (c *chain) from(k int) []byte { return c.proof[min(k*proofElem, len(c.proof)):] }
 
 // verify checks that leaf i, with hash leaf, is in the tree by its proof, the
-// text of a JSON array's elements. Leaves must come in ascending order. The
-// proof's memory must hold until the next verify, or detach.
+// text of a JSON array's elements: add, hash and check for one line. A line
+// that fails leaves the verifier as it was.
 func (v *inclusionPaths) verify(i uint64, leaf [32]byte, proof []byte) error {
-	if i >= v.size || v.have && i <= v.prev.leaf {
-		return errNotInLog
+	c, err := v.add(i, proof)
+	if err != nil {
+		return err
 	}
-	c := v.cur
+	c.nodes = append(c.nodes[:0], leaf)
+	v.hash()
+	return v.check()
+}
+
+// add queues the proof of leaf i, whose hash the caller then puts in
+// c.nodes[0]. Leaves must come in ascending order. The proof's memory must
+// hold until the line is checked and, after it, until the next check, or
+// detach. It fails, queueing nothing, on a proof that cannot be the one of
+// leaf i.
+func (v *inclusionPaths) add(i uint64, proof []byte) (*chain, error) {
+	q := v.prev // the chain before this one
+	if len(v.queue) > v.head {
+		q = v.queue[len(v.queue)-1]
+	}
+	if i >= v.size || q != nil && i <= q.leaf {
+		return nil, errNotInLog
+	}
+	var c *chain
+	if n := len(v.free); n > 0 {
+		c, v.free = v.free[n-1], v.free[:n-1]
+	} else {
+		c = new(chain)
+	}
 	c.layout(i, v.size)
 	n := len(c.steps)
 	if !wellFormedProof(proof, n) {
-		return errNotInLog
+		v.free = append(v.free, c)
+		return nil, errNotInLog
 	}
 	c.proof = proof // until detach
 
-	// meet is the step below which the chain differs from the verified one,
-	// which at it holds the same node as prev.steps[t].
-	meet, t := n, 0
-	if v.have {
+	// meet is the step below which the chain differs from the one before,
+	// which at it holds the same node as q.steps[t].
+	c.meet, c.t = n, 0
+	if q != nil {
 		for s := range n {
-			if c.steps[s].parent().lo <= v.prev.leaf {
-				meet = s
+			if c.steps[s].parent().lo <= q.leaf {
+				c.meet = s
 				break
 			}
 		}
-		for t = 0; t < len(v.prev.steps) && v.prev.steps[t].parent() != c.steps[meet].parent(); t++ {
+		for c.t = 0; c.t < len(q.steps) && q.steps[c.t].parent() != c.steps[c.meet].parent(); c.t++ {
 		}
-		if t == len(v.prev.steps) || len(v.prev.steps)-t != n-meet {
-			meet = n // cannot happen in one tree; check the whole chain
+		if c.t == len(q.steps) || len(q.steps)-c.t != n-c.meet {
+			c.meet = n // cannot happen in one tree; check the whole chain
 		}
 	}
-
-	c.nodes = append(c.nodes[:0], leaf)
-	h := leaf
-	for k := range meet {
+	c.sibs = c.sibs[:0]
+	for k := range c.meet {
 		var sib [33]byte // 44 characters can hold 33 bytes: padding replaced by a letter
 		if m, err := strictBase64.Decode(sib[:], c.elem(k)); err != nil || m != 32 {
-			return errNotInLog
+			v.free = append(v.free, c)
+			return nil, errNotInLog
 		}
-		if st := c.steps[k]; st.sib.lo < st.node.lo {
-			h = tlog.NodeHash(tlog.Hash(sib[:32]), h)
-		} else {
-			h = tlog.NodeHash(h, tlog.Hash(sib[:32]))
-		}
-		c.nodes = append(c.nodes, h)
+		c.sibs = append(c.sibs, [32]byte(sib[:32]))
 	}
-	if meet == n {
+	v.queue = append(v.queue, c)
+	return c, nil
+}
+
+// hash computes the nodes of every queued chain up to where it meets the
+// chain before it, all chains' nodes of one level in one batch.
+func (v *inclusionPaths) hash() {
+	b := &v.nodes
+	for k := 0; ; k++ {
+		b.Reset()
+		for _, c := range v.queue[v.head:] {
+			if k >= c.meet {
+				continue
+			}
+			// RFC 6962 §2.1: a node's hash is SHA-256(0x01 || left || right).
+			b.Buf = append(b.Buf, 1)
+			if st := c.steps[k]; st.sib.lo < st.node.lo {
+				b.Buf = append(append(b.Buf, c.sibs[k][:]...), c.nodes[k][:]...)
+			} else {
+				b.Buf = append(append(b.Buf, c.nodes[k][:]...), c.sibs[k][:]...)
+			}
+			b.End()
+		}
+		if b.Len() == 0 {
+			return
+		}
+		b.Sum()
+		j := 0
+		for _, c := range v.queue[v.head:] {
+			if k < c.meet {
+				c.nodes = append(c.nodes, b.Hash(j))
+				j++
+			}
+		}
+	}
+}
+
+// check checks the first queued chain, after hash: that it reaches the
+// signed root. On failure it empties the queue, leaving the verifier as it
+// was before the first queued line.
+func (v *inclusionPaths) check() error {
+	c := v.queue[v.head]
+	n := len(c.steps)
+	h := c.nodes[c.meet]
+	if c.meet == n {
 		if h != v.root {
-			return errNotInLog
+			return v.drop()
 		}
 	} else {
 		// Here the chains meet: this line's node is the verified line's
@@ -178,21 +254,33 @@ func (v *inclusionPaths) verify(i uint64, leaf [32]byte, proof []byte) error {
 		p := v.prev
 		var enc [44]byte
 		base64.StdEncoding.Encode(enc[:], h[:])
-		if string(enc[:]) != string(p.elem(t)) {
-			return errNotInLog
+		if string(enc[:]) != string(p.elem(c.t)) {
+			return v.drop()
 		}
-		base64.StdEncoding.Encode(enc[:], p.nodes[t][:])
-		if string(enc[:]) != string(c.elem(meet)) {
-			return errNotInLog
+		base64.StdEncoding.Encode(enc[:], p.nodes[c.t][:])
+		if string(enc[:]) != string(c.elem(c.meet)) {
+			return v.drop()
 		}
-		if string(c.from(meet+1)) != string(p.from(t+1)) {
-			return errNotInLog
+		if string(c.from(c.meet+1)) != string(p.from(c.t+1)) {
+			return v.drop()
 		}
-		c.nodes = append(c.nodes, p.nodes[t+1:]...)
+		c.nodes = append(c.nodes, p.nodes[c.t+1:]...)
 	}
-	v.prev, v.cur = v.cur, v.prev
-	v.have = true
+	if v.prev != nil {
+		v.free = append(v.free, v.prev)
+	}
+	v.prev = c
+	if v.head++; v.head == len(v.queue) {
+		v.queue, v.head = v.queue[:0], 0
+	}
 	return nil
+}
+
+// drop empties the queue and returns errNotInLog.
+func (v *inclusionPaths) drop() error {
+	v.free = append(v.free, v.queue[v.head:]...)
+	v.queue, v.head = v.queue[:0], 0
+	return errNotInLog
 }
 
 // wellFormedProof reports whether proof is the text of n proof elements:
