@@ -75,7 +75,7 @@ func TestProofLen_IsTheLayoutsLength(t *testing.T) {
 	var c chain
 	for n := uint64(1); n <= 300; n++ {
 		for i := range n {
-			c.layout(i, n)
+			c.layout(i, n, 0)
 			if got := proofLen(i, n); got != len(c.steps) {
 				t.Fatalf("proofLen(%d, %d) = %d, layout has %d steps", i, n, got, len(c.steps))
 			}

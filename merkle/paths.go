@@ -87,29 +87,35 @@ func newInclusionPaths(size int64, root [32]byte) *inclusionPaths {
 	return &inclusionPaths{size: uint64(size), root: root}
 }
 
-// layout sets c.steps to the path from leaf i to the root of a tree of size n.
-func (c *chain) layout(i, n uint64) {
+// layout sets c.steps to the path from leaf i to the root of a tree of size
+// n. If below is not zero it stops after the first step whose parent holds a
+// leaf before below, and reports whether it did.
+func (c *chain) layout(i, n, below uint64) bool {
 	c.leaf = i
 	c.steps = c.steps[:0]
 	node := span{i, i + 1}
-	inner := bits.Len64(i ^ (n - 1))
-	for l := 0; l < inner; l++ {
-		var sib span
-		if (i>>l)&1 == 0 {
-			sib = span{node.hi, min(node.hi+1<<l, n)} // a right sibling, cut at the tree's right edge
-		} else {
-			sib = span{node.lo - 1<<l, node.lo}
-		}
+	add := func(sib span) bool {
 		c.steps = append(c.steps, step{node, sib})
 		node = c.steps[len(c.steps)-1].parent()
+		return node.lo < below
+	}
+	inner := bits.Len64(i ^ (n - 1))
+	for l := 0; l < inner; l++ {
+		sib := span{node.lo - 1<<l, node.lo}
+		if (i>>l)&1 == 0 {
+			sib = span{node.hi, min(node.hi+1<<l, n)} // a right sibling, cut at the tree's right edge
+		}
+		if add(sib) {
+			return true
+		}
 	}
 	// node now ends at the tree's right edge; above it, only left siblings.
 	for l := inner; l < 64 && i>>l != 0; l++ {
-		if (i>>l)&1 == 1 {
-			c.steps = append(c.steps, step{node, span{node.lo - 1<<l, node.lo}})
-			node = c.steps[len(c.steps)-1].parent()
+		if (i>>l)&1 == 1 && add(span{node.lo - 1<<l, node.lo}) {
+			return true
 		}
 	}
+	return false
 }
 
 // proofLen returns the number of hashes in the inclusion proof of leaf i in
@@ -167,29 +173,30 @@ func (v *inclusionPaths) add(i uint64, proof []byte) (*chain, error) {
 	} else {
 		c = new(chain)
 	}
-	c.layout(i, v.size)
-	n := len(c.steps)
-	if !wellFormedProof(proof, n) {
+	n := proofLen(i, v.size)
+	if len(proof) != max(n*proofElem-1, 0) {
 		v.free = append(v.free, c)
 		return nil, errNotInLog
 	}
 	c.proof = proof // until detach
 
 	// meet is the step below which the chain differs from the one before,
-	// which at it holds the same node as q.steps[t].
+	// which at it holds the same node as q.steps[t]. Above it the two
+	// chains are the same: the path from a node to the root.
 	c.meet, c.t = n, 0
-	if q != nil {
-		for s := range n {
-			if c.steps[s].parent().lo <= q.leaf {
-				c.meet = s
-				break
-			}
-		}
-		for c.t = 0; c.t < len(q.steps) && q.steps[c.t].parent() != c.steps[c.meet].parent(); c.t++ {
-		}
-		if c.t == len(q.steps) || len(q.steps)-c.t != n-c.meet {
-			c.meet = n // cannot happen in one tree; check the whole chain
-		}
+	if q == nil || !c.layout(i, v.size, q.leaf+1) {
+		c.layout(i, v.size, 0)
+	} else if m := len(c.steps) - 1; len(q.steps)-(n-m) >= 0 && q.steps[len(q.steps)-(n-m)].parent() == c.steps[m].parent() {
+		c.meet, c.t = m, len(q.steps)-(n-m)
+		c.steps = append(c.steps, q.steps[c.t+1:]...)
+	} else {
+		c.layout(i, v.size, 0) // cannot happen in one tree; check the whole chain
+	}
+	// The elements above meet are compared as text with the verified
+	// chain's, which were checked; those up to it are checked here.
+	if !wellFormedProof(proof, min(c.meet+1, n)) {
+		v.free = append(v.free, c)
+		return nil, errNotInLog
 	}
 	c.sibs = c.sibs[:0]
 	for k := range c.meet {
@@ -283,19 +290,13 @@ func (v *inclusionPaths) drop() error {
 	return errNotInLog
 }
 
-// wellFormedProof reports whether proof is the text of n proof elements:
-// quoted strings of 44 characters separated by commas. Their characters are
-// checked where they are decoded or compared.
-func wellFormedProof(proof []byte, n int) bool {
-	if n == 0 {
-		return len(proof) == 0
-	}
-	if len(proof) != n*proofElem-1 {
-		return false
-	}
-	for k := range n {
+// wellFormedProof reports whether the first m of proof's elements are
+// quoted strings of 44 characters followed by a comma, or, the last, by
+// nothing. Their characters are checked where they are decoded or compared.
+func wellFormedProof(proof []byte, m int) bool {
+	for k := range m {
 		at := k * proofElem
-		if proof[at] != '"' || proof[at+45] != '"' || k < n-1 && proof[at+46] != ',' {
+		if proof[at] != '"' || proof[at+45] != '"' || at+46 < len(proof) && proof[at+46] != ',' {
 			return false
 		}
 	}
