@@ -512,46 +512,81 @@ func TestVerifyBundle_EveryByteOfAnEvent(t *testing.T) {
 func TestVerifyBundle_FirstFailureAcrossBatches(t *testing.T) {
 	// Lines are read ahead of their hashing, which is done for many at once;
 	// the error still names the first line that fails, and the report counts
-	// the events verified before it, wherever that line falls in a batch.
+	// the events verified before it, wherever that line falls in a batch:
+	// with purged events among the lines or not, and through read buffers
+	// small enough that lines take the general path.
 	l := newTestLog(t, 600)
-	build := func(edit func(lines [][]byte)) []byte {
-		lines := [][]byte{merkle.AppendBundleHeader(nil, l.cp.Note, true)}
-		for s := range int64(600) {
-			lines = append(lines, l.line(t, s, nil))
+	purgedLine := func(s int64) []byte {
+		leaf, err := l.events[s].LeafHash()
+		if err != nil {
+			t.Fatal(err)
 		}
-		edit(lines)
-		return bytes.Join(lines, nil)
+		return merkle.AppendPurgedLine(nil, s, leaf, l.proof(t, s, 600))
 	}
-	for _, p := range []int64{0, 1, 2, 254, 255, 256, 257, 300, 511, 512, 590} {
+	for _, purgedEvery := range []int64{0, 7} {
+		purged := func(s int64) bool { return purgedEvery > 0 && s%purgedEvery == 3 }
+		build := func(edit func(lines [][]byte)) []byte {
+			lines := [][]byte{merkle.AppendBundleHeader(nil, l.cp.Note, true)}
+			for s := range int64(600) {
+				if purged(s) {
+					lines = append(lines, purgedLine(s))
+				} else {
+					lines = append(lines, l.line(t, s, nil))
+				}
+			}
+			edit(lines)
+			return bytes.Join(lines, nil)
+		}
+		// events counts the events (not purged) among sequences [0, p).
+		events := func(p int64) (n int64) {
+			for s := range p {
+				if !purged(s) {
+					n++
+				}
+			}
+			return n
+		}
 		alter := func(lines [][]byte, s int64) {
 			lines[s+1] = l.line(t, s, func(e *auditlog.Event) { e.Description = "altered" })
 		}
 		swap := func(lines [][]byte, s int64) { lines[s+1], lines[s+2] = lines[s+2], lines[s+1] }
-		gap, verified := fmt.Sprintf("line %d (event %d): gap", p+2, p+1), p
-		if p == 0 { // no gap before the first line: the next one is out of order
-			gap, verified = "line 3 (event 0): out of order", 1
-		}
-		for _, tc := range []struct {
-			name     string
-			bundle   []byte
-			want     string
-			verified int64
-		}{
-			{"altered, then out of order", build(func(lines [][]byte) { alter(lines, p); swap(lines, p+3) }),
-				fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p), p},
-			{"out of order, then altered", build(func(lines [][]byte) { swap(lines, p); alter(lines, p+3) }), gap, verified},
-			{"altered twice", build(func(lines [][]byte) { alter(lines, p); alter(lines, p+1) }),
-				fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p), p},
-			{"proof of another event", build(func(lines [][]byte) {
-				lines[p+1] = merkle.AppendBundleLine(nil, &l.events[p], l.proof(t, (p+2)%600, 600))
-			}), fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p), p},
-		} {
-			rep, err := merkle.VerifyBundle(bytes.NewReader(tc.bundle), l.key.Verifier, nil)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("event %d, %s: error %v, want %q", p, tc.name, err, tc.want)
+		for _, p := range []int64{0, 1, 2, 254, 255, 256, 257, 300, 511, 512, 590} {
+			altered := fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p)
+			gap := []string{fmt.Sprintf("line %d (", p+2), fmt.Sprintf("event %d): gap", p+1)}
+			gapVerified := events(p)
+			if p == 0 { // no gap before the first line: the next one is out of order
+				gap, gapVerified = []string{"line 3 (", "event 0): out of order"}, events(2)-events(1)
 			}
-			if rep.Events != tc.verified {
-				t.Errorf("event %d, %s: %d events verified, want %d", p, tc.name, rep.Events, tc.verified)
+			for _, tc := range []struct {
+				name     string
+				bundle   []byte
+				want     []string
+				verified int64
+			}{
+				{"altered, then out of order", build(func(lines [][]byte) { alter(lines, p); swap(lines, p+3) }), []string{altered}, events(p)},
+				{"out of order, then altered", build(func(lines [][]byte) { swap(lines, p); alter(lines, p+3) }), gap, gapVerified},
+				{"altered twice", build(func(lines [][]byte) { alter(lines, p); alter(lines, p+1) }), []string{altered}, events(p)},
+				{"proof of another event", build(func(lines [][]byte) {
+					lines[p+1] = merkle.AppendBundleLine(nil, &l.events[p], l.proof(t, (p+2)%600, 600))
+				}), []string{altered}, events(p)},
+			} {
+				for _, size := range []int{0, 4096, 512} {
+					var rep *merkle.BundleReport
+					var err error
+					if size == 0 {
+						rep, err = merkle.VerifyBundle(bytes.NewReader(tc.bundle), l.key.Verifier, nil)
+					} else {
+						rep, err = merkle.VerifyBundleBuffer(bytes.NewReader(tc.bundle), size, l.key.Verifier)
+					}
+					for _, want := range tc.want {
+						if err == nil || !strings.Contains(err.Error(), want) {
+							t.Fatalf("purged every %d, event %d, %s, buffer %d: error %v, want %q", purgedEvery, p, tc.name, size, err, want)
+						}
+					}
+					if rep.Events != tc.verified {
+						t.Errorf("purged every %d, event %d, %s, buffer %d: %d events verified, want %d", purgedEvery, p, tc.name, size, rep.Events, tc.verified)
+					}
+				}
 			}
 		}
 	}

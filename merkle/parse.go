@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/bits"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -162,14 +161,16 @@ func unsafeString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// int reads a non-negative integer in canonical form (no sign, no leading zero).
+// int reads a non-negative integer in canonical form (no sign, no leading
+// zero) of at most 18 digits, which cannot overflow; a longer one is left to
+// the general path.
 func (s *scanner) int() int64 {
+	var n int64
 	i := 0
-	for i < len(s.b) && s.b[i] >= '0' && s.b[i] <= '9' {
-		i++
+	for ; i < len(s.b) && i <= 18 && s.b[i] >= '0' && s.b[i] <= '9'; i++ {
+		n = n*10 + int64(s.b[i]-'0')
 	}
-	n, err := strconv.ParseInt(unsafeString(s.b[:i]), 10, 64)
-	if s.bad || err != nil || i > 1 && s.b[0] == '0' {
+	if s.bad || i == 0 || i > 18 || i > 1 && s.b[0] == '0' {
 		s.bad = true
 		return 0
 	}

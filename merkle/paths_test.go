@@ -191,3 +191,57 @@ func clone(p [][]byte) [][]byte {
 	}
 	return out
 }
+
+// TestInclusionPaths_Queued queues many lines before hashing them together,
+// as a bundle's batches do, some with an altered leaf or proof hash, and
+// checks them in order: each verdict must be proof.VerifyInclusion's, and
+// after a failure the lines still queued are dropped and queued again.
+func TestInclusionPaths_Queued(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 13))
+	for _, n := range []int{1, 2, 3, 17, 64, 100, 1025, 5000} {
+		tr := newTestTree(t, n)
+		v := newInclusionPaths(int64(n), tr.root)
+		type line struct {
+			i    int
+			leaf tlog.Hash
+			p    [][]byte
+		}
+		next := 0
+		for next < n {
+			var queued []line
+			for k := rng.IntN(40) + 1; k > 0 && next < n; k-- {
+				l := line{i: next, leaf: tr.leaves[next], p: tr.proof(t, next)}
+				switch rng.IntN(30) {
+				case 0:
+					l.leaf[rng.IntN(32)] ^= 1
+				case 1:
+					if len(l.p) > 0 {
+						l.p = clone(l.p)
+						l.p[rng.IntN(len(l.p))][rng.IntN(32)] ^= 1
+					}
+				}
+				c, err := v.add(uint64(l.i), proofText(l.p))
+				if err != nil {
+					t.Fatalf("tree of %d, leaf %d: add: %v", n, l.i, err)
+				}
+				c.nodes = append(c.nodes[:0], l.leaf)
+				queued = append(queued, l)
+				next++
+			}
+			v.hash()
+			for _, l := range queued {
+				want := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(l.i), uint64(n), l.leaf[:], l.p, tr.root[:]) == nil
+				if got := v.check() == nil; got != want {
+					t.Fatalf("tree of %d, leaf %d queued with %d others: check says %v, proof.VerifyInclusion %v", n, l.i, len(queued)-1, got, want)
+				}
+				if !want { // the rest of the queue is dropped: go on with this line unaltered
+					if err := v.verify(uint64(l.i), tr.leaves[l.i], proofText(tr.proof(t, l.i))); err != nil {
+						t.Fatalf("tree of %d, leaf %d after a failure: %v", n, l.i, err)
+					}
+					next = l.i + 1
+					break
+				}
+			}
+		}
+	}
+}

@@ -9,7 +9,7 @@
 // registers: Z0 to Z7 hold the working variables a to h of all sixteen, Z8
 // to Z23 the last sixteen words of their message schedules.
 //
-// Register use: Z24 to Z28 and Z31 are scratch; Z29 holds the lanes' block
+// Register use: Z24 to Z27 and Z31 are scratch; Z29 holds the lanes' block
 // offsets, Z30 the byte-swap mask.
 
 // LOAD reads word t of each lane's block: lane j's at base + offs[j] + 4t,

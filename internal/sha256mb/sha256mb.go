@@ -59,7 +59,8 @@ func (b *Batch) End() int {
 }
 
 // Message returns the bytes of message i, which the caller may change
-// before Sum: a message can be written before all its bytes are known.
+// before Sum: a message can be written before all its bytes are known. The
+// slice is Buf's memory: it lasts until the next append to Buf.
 func (b *Batch) Message(i int) []byte {
 	m := b.msgs[i]
 	return b.Buf[m.off : m.off+m.n : m.off+m.n]
