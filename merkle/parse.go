@@ -186,20 +186,20 @@ func (s *scanner) time() time.Time {
 		s.bad = true
 		return time.Time{}
 	}
-	num := func(from, to int) int {
-		n := 0
-		for i := from; i < to; i++ {
-			c := v[i]
-			if c < '0' || c > '9' {
-				s.bad = true
-				return 0
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n
+	bad := false
+	digit := func(i int) int {
+		c := uint(v[i]) - '0'
+		bad = bad || c > 9
+		return int(c)
 	}
-	year, month, day := num(0, 4), num(5, 7), num(8, 10)
-	hour, min, sec, ms := num(11, 13), num(14, 16), num(17, 19), num(20, 23)
+	year := digit(0)*1000 + digit(1)*100 + digit(2)*10 + digit(3)
+	month, day := digit(5)*10+digit(6), digit(8)*10+digit(9)
+	hour, min, sec := digit(11)*10+digit(12), digit(14)*10+digit(15), digit(17)*10+digit(18)
+	ms := digit(20)*100 + digit(21)*10 + digit(22)
+	if bad {
+		s.bad = true
+		return time.Time{}
+	}
 	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59 {
 		s.bad = true // leave odd values to encoding/json, which rejects them too
 		return time.Time{}

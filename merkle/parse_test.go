@@ -29,10 +29,39 @@ func TestCivilDays(t *testing.T) {
 	if got, want := s.time(), time.Date(1, 2, 3, 4, 5, 6, 789e6, time.UTC); s.bad || got != want {
 		t.Fatalf("time() = %v (bad %v), want %v", got, s.bad, want)
 	}
-	for _, bad := range []string{`"2025-02-29T00:00:00.000Z"`, `"2024-04-31T00:00:00.000Z"`, `"2024-13-01T00:00:00.000Z"`, `"2024-00-01T00:00:00.000Z"`, `"2024-01-01T24:00:00.000Z"`} {
+	bads := []string{`"2025-02-29T00:00:00.000Z"`, `"2024-04-31T00:00:00.000Z"`, `"2024-13-01T00:00:00.000Z"`, `"2024-00-01T00:00:00.000Z"`, `"2024-01-01T24:00:00.000Z"`}
+	for _, at := range []int{1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 22, 23} { // each digit, not a digit
+		for _, c := range []byte{'/', ':', 'a', ' ', 0xb0} {
+			v := []byte(`"2024-01-01T00:00:00.000Z"`)
+			v[at] = c
+			bads = append(bads, string(v))
+		}
+	}
+	for _, bad := range bads {
 		s := &scanner{b: []byte(bad)}
 		if s.time(); !s.bad {
 			t.Errorf("time() accepted %s", bad)
+		}
+	}
+}
+
+// TestScannerInt reads sequences: canonical non-negative integers of at most
+// 18 digits, which cannot overflow; the general path takes the rest.
+func TestScannerInt(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0,", 0, true}, {"7,", 7, true}, {"1234567890,", 1234567890, true},
+		{"999999999999999999,", 999999999999999999, true},
+		{"1000000000000000000,", 0, false}, {"9223372036854775807,", 0, false}, {"99999999999999999999,", 0, false},
+		{"012,", 0, false}, {"00,", 0, false}, {",", 0, false}, {"", 0, false}, {"-1,", 0, false}, {"+1,", 0, false},
+	} {
+		s := &scanner{b: []byte(tc.in)}
+		got := s.int()
+		if s.bad == tc.ok || tc.ok && (got != tc.want || string(s.b) != ",") {
+			t.Errorf("int() of %q = %d, rest %q, bad %v; want %d, ok %v", tc.in, got, s.b, s.bad, tc.want, tc.ok)
 		}
 	}
 }
