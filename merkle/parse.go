@@ -162,8 +162,8 @@ func unsafeString(b []byte) string {
 }
 
 // int reads a non-negative integer in canonical form (no sign, no leading
-// zero) of at most 18 digits, which cannot overflow; a longer one is left to
-// the general path.
+// zero) of at most 18 digits, which cannot overflow; a longer one (no tree
+// reaches 10^18 events) is left to the general path.
 func (s *scanner) int() int64 {
 	var n int64
 	i := 0
