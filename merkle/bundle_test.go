@@ -516,12 +516,14 @@ func TestVerifyBundle_FirstFailureAcrossBatches(t *testing.T) {
 	// with purged events among the lines or not, and through read buffers
 	// small enough that lines take the general path.
 	l := newTestLog(t, 600)
-	purgedLine := func(s int64) []byte {
+	var eventLines, purgedLines [600][]byte
+	for s := range int64(600) {
 		leaf, err := l.events[s].LeafHash()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return merkle.AppendPurgedLine(nil, s, leaf, l.proof(t, s, 600))
+		eventLines[s] = l.line(t, s, nil)
+		purgedLines[s] = merkle.AppendPurgedLine(nil, s, leaf, l.proof(t, s, 600))
 	}
 	for _, purgedEvery := range []int64{0, 7} {
 		purged := func(s int64) bool { return purgedEvery > 0 && s%purgedEvery == 3 }
@@ -529,9 +531,9 @@ func TestVerifyBundle_FirstFailureAcrossBatches(t *testing.T) {
 			lines := [][]byte{merkle.AppendBundleHeader(nil, l.cp.Note, true)}
 			for s := range int64(600) {
 				if purged(s) {
-					lines = append(lines, purgedLine(s))
+					lines = append(lines, purgedLines[s])
 				} else {
-					lines = append(lines, l.line(t, s, nil))
+					lines = append(lines, eventLines[s])
 				}
 			}
 			edit(lines)
@@ -570,7 +572,11 @@ func TestVerifyBundle_FirstFailureAcrossBatches(t *testing.T) {
 					lines[p+1] = merkle.AppendBundleLine(nil, &l.events[p], l.proof(t, (p+2)%600, 600))
 				}), []string{altered}, events(p)},
 			} {
-				for _, size := range []int{0, 4096, 512} {
+				sizes := []int{0}
+				if p >= 255 && p <= 257 { // the small buffers' general path is slow under -race: at the first batch's end only
+					sizes = append(sizes, 4096, 512)
+				}
+				for _, size := range sizes {
 					var rep *merkle.BundleReport
 					var err error
 					if size == 0 {
