@@ -220,9 +220,11 @@ type pendingLine struct {
 	personal int // its message in personal, or -1
 }
 
-// batchLines is how many lines a batch holds: enough for the lanes of the
-// upper levels' nodes to fill.
-const batchLines = 256
+// batchLines is how many lines a batch holds: with sixteen lanes, enough
+// for the lanes of the upper levels' nodes to fill; with one, a line, as a
+// batch would only move the lines out of the processor's cache before
+// they are checked.
+var batchLines = 16 * sha256mb.Lanes()
 
 // addEvent queues an event's line, whose checks but hashing have passed.
 func (bv *bundleVerifier) addEvent(n int, l *bundleLine) error {

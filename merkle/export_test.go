@@ -11,3 +11,11 @@ import (
 func VerifyBundleBuffer(r io.Reader, size int, v note.Verifier) (*BundleReport, error) {
 	return verifyLines(newLineReader(r, size), v, nil)
 }
+
+// SetBatchLines sets how many lines a bundle's batch holds, until the
+// returned function puts it back.
+func SetBatchLines(n int) (restore func()) {
+	old := batchLines
+	batchLines = n
+	return func() { batchLines = old }
+}

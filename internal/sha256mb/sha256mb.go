@@ -81,6 +81,16 @@ func (b *Batch) Sum() {
 // Hash returns the SHA-256 hash of message i, after Sum.
 func (b *Batch) Hash(i int) [32]byte { return b.sums[i] }
 
+// Lanes returns how many messages Sum hashes at once here: 16 with
+// AVX-512, 1 without. A caller with nothing to gain from batching when it is
+// 1 can hash as it goes.
+func Lanes() int {
+	if useLanes {
+		return 16
+	}
+	return 1
+}
+
 // minLanes is the fewest messages worth hashing side by side: each block
 // costs all sixteen lanes' time, whether they have a message or not.
 const minLanes = 4
