@@ -226,12 +226,13 @@ type pendingLine struct {
 // they are checked.
 var batchLines = 16 * sha256mb.Lanes()
 
-// addEvent queues an event's line, whose checks but hashing have passed.
+// addEvent queues an event's line, which has passed every check but those
+// that need its hashes.
 func (bv *bundleVerifier) addEvent(n int, l *bundleLine) error {
 	e := &l.event
 	c, err := bv.paths.add(uint64(e.Sequence), l.proof)
 	if err != nil {
-		return bv.fail(fmt.Errorf("line %d (event %d): does not match the signed log: its content or its proof was altered", n, e.Sequence))
+		return bv.fail(notInLog(n, e.Sequence, false))
 	}
 	p := pendingLine{line: n, seq: e.Sequence, c: c, personal: -1}
 	var personal [32]byte
@@ -250,18 +251,28 @@ func (bv *bundleVerifier) addEvent(n int, l *bundleLine) error {
 func (bv *bundleVerifier) addPurged(n int, l *bundleLine) error {
 	c, err := bv.paths.add(uint64(l.sequence), l.proof)
 	if err != nil {
-		return bv.fail(fmt.Errorf("line %d (purged event %d): its leaf is not in the signed log", n, l.sequence))
+		return bv.fail(notInLog(n, l.sequence, true))
 	}
 	c.nodes = append(c.nodes[:0], l.leafHash)
 	return bv.queue(pendingLine{line: n, seq: l.sequence, purged: true, c: c, leaf: -1, personal: -1})
 }
 
+// queue adds a line to the batch, and verifies the batch once it is full.
 func (bv *bundleVerifier) queue(p pendingLine) error {
 	bv.pending = append(bv.pending, p)
 	if len(bv.pending) == batchLines {
 		return bv.flush()
 	}
 	return nil
+}
+
+// notInLog is the error of line n, of the event of sequence seq, when its
+// leaf or proof does not lead to the signed root.
+func notInLog(n int, seq int64, purged bool) error {
+	if purged {
+		return fmt.Errorf("line %d (purged event %d): its leaf is not in the signed log", n, seq)
+	}
+	return fmt.Errorf("line %d (event %d): does not match the signed log: its content or its proof was altered", n, seq)
 }
 
 // fail returns the error of a line that failed before it was queued, unless
@@ -299,10 +310,7 @@ func (bv *bundleVerifier) flush() error {
 	bv.leaves.Reset()
 	for _, p := range pending {
 		if err := bv.paths.check(); err != nil {
-			if p.purged {
-				return fmt.Errorf("line %d (purged event %d): its leaf is not in the signed log", p.line, p.seq)
-			}
-			return fmt.Errorf("line %d (event %d): does not match the signed log: its content or its proof was altered", p.line, p.seq)
+			return notInLog(p.line, p.seq, p.purged)
 		}
 		if p.purged {
 			bv.rep.Purged++
