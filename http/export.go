@@ -31,6 +31,17 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, s.Logger, err)
 		return
 	}
+	// A bundle proves the log as the request found it: up to the newest
+	// checkpoint before the export records itself, so that whether the
+	// bundle holds its own record does not depend on the signer's timing.
+	var cpNote []byte
+	var cpSize int64
+	if format == "bundle" {
+		if cpNote, cpSize, err = s.Log.LatestCheckpoint(r.Context(), ref); err != nil {
+			Error(w, r, s.Logger, err)
+			return
+		}
+	}
 	if err := s.recordExport(r, ref, tok.Email, format); err != nil {
 		Error(w, r, s.Logger, err)
 		return
@@ -38,7 +49,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	name := fmt.Sprintf("auditlog-%s-%s-%s", ref.Provider, safeFilename(ref.Name), s.Now().UTC().Format("20060102T150405Z"))
 	switch format {
 	case "bundle":
-		s.exportBundle(w, r, ref, f.Query, name+".bundle.ndjson")
+		s.exportBundle(w, r, ref, f.Query, cpNote, cpSize, name+".bundle.ndjson")
 	case "ndjson":
 		s.exportNDJSON(w, r, ref, f, name+".ndjson")
 	case "csv":
@@ -127,14 +138,10 @@ func neutralizeFormula(v string) string {
 	return v
 }
 
-// exportBundle writes the evidence bundle of the latest checkpoint: every
-// retained event (complete), or only those q matches (not complete).
-func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, q *auditlog.Query, filename string) {
-	note, size, err := s.Log.LatestCheckpoint(r.Context(), ref)
-	if err != nil {
-		Error(w, r, s.Logger, err)
-		return
-	}
+// exportBundle writes the evidence bundle of the checkpoint note, of size
+// events: every retained event (complete), or only those q matches (not
+// complete).
+func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request, ref auditlog.OrgRef, q *auditlog.Query, note []byte, size int64, filename string) {
 	attachment(w, "application/x-ndjson", filename)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
