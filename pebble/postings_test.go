@@ -23,13 +23,7 @@ import (
 // still those of a full scan.
 func TestIndexPostings(t *testing.T) {
 	clock := storetest.T0
-	db := pebble.NewDB(t.TempDir())
-	db.Now = func() time.Time { return clock }
-	db.SigningKey, db.CheckpointInterval, db.RetentionInterval = MustNewKey(t), 0, 0
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := mustOpenManualDB(t, &clock)
 	ctx := context.Background()
 	ref := auditlog.OrgRef{Provider: "gh", Name: "acme"}
 	storetest.MustCreateOrg(t, db, ref, auditlog.PlanBusiness)

@@ -129,13 +129,7 @@ func TestRetention(t *testing.T) {
 // action's postings: searches find it, and erasure reaches it.
 func TestRetention_KeepsWhatCameMeanwhile(t *testing.T) {
 	clock := storetest.T0
-	db := pebble.NewDB(t.TempDir())
-	db.Now = func() time.Time { return clock }
-	db.SigningKey, db.CheckpointInterval, db.RetentionInterval = MustNewKey(t), 0, 0
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := mustOpenManualDB(t, &clock)
 	ctx := context.Background()
 	acme := auditlog.OrgRef{Provider: "gh", Name: "acme"}
 	storetest.MustCreateOrg(t, db, acme, auditlog.PlanBusiness)
@@ -179,4 +173,19 @@ func TestRetention_KeepsWhatCameMeanwhile(t *testing.T) {
 			t.Errorf("event %s still shows %s after erasure", e.ID, e.Actor.Email)
 		}
 	}
+}
+
+// mustOpenManualDB opens a signed store in tb.TempDir() whose clock reads
+// *clock and whose checkpoints and retention run only when a test calls
+// them. It is closed when tb ends.
+func mustOpenManualDB(tb testing.TB, clock *time.Time) *pebble.DB {
+	tb.Helper()
+	db := pebble.NewDB(tb.TempDir())
+	db.Now = func() time.Time { return *clock }
+	db.SigningKey, db.CheckpointInterval, db.RetentionInterval = MustNewKey(tb), 0, 0
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	return db
 }
