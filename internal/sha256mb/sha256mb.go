@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
+	"slices"
 )
 
 // Batch holds messages to hash together. The zero Batch is empty and ready.
@@ -68,7 +69,7 @@ func (b *Batch) Message(i int) []byte {
 
 // Sum hashes every message. Hash then returns their hashes, until Reset.
 func (b *Batch) Sum() {
-	b.sums = append(b.sums[:0], make([][32]byte, len(b.msgs))...)
+	b.sums = slices.Grow(b.sums[:0], len(b.msgs))[:len(b.msgs)] // each is written below
 	if useLanes && len(b.msgs) >= minLanes && len(b.Buf) <= math.MaxInt32 {
 		b.sumLanes()
 		return
@@ -120,9 +121,9 @@ func (b *Batch) sumLanes() {
 				queued++
 				busy++
 			}
-			offs[j] = uint32(max(l.next, 0)) // an idle lane hashes the first block, for nothing
-			if l.msg < 0 {
-				offs[j] = 0
+			offs[j] = 0 // an idle lane hashes the first block, for nothing
+			if l.msg >= 0 {
+				offs[j] = uint32(l.next)
 			}
 		}
 		if busy == 0 {
