@@ -268,22 +268,13 @@ func (s *scanner) object() []byte {
 	return nil
 }
 
-// base64 reads a base64 string into dst, which must be large enough.
-// base64 reads a base64 string of exactly len(dst) bytes (at most 32) into
-// dst. (The decoder skips newlines, but a string of the right width with one
-// decodes short.)
+// base64 reads the base64 string of exactly len(dst) bytes into dst.
 func (s *scanner) base64(dst []byte) []byte {
 	v := s.fixed(base64.StdEncoding.EncodedLen(len(dst)))
-	if s.bad {
-		return nil
-	}
-	// Its width can hold more than dst: padding replaced by a letter.
-	var tmp [33]byte
-	if n, err := strictBase64.Decode(tmp[:], unsafe.Slice(unsafe.StringData(v), len(v))); err != nil || n != len(dst) {
+	if s.bad || !decodeBase64(dst, unsafe.Slice(unsafe.StringData(v), len(v))) {
 		s.bad = true
 		return nil
 	}
-	copy(dst, tmp[:])
 	return dst
 }
 

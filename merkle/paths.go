@@ -1,7 +1,6 @@
 package merkle
 
 import (
-	"encoding/base64"
 	"errors"
 	"math/bits"
 
@@ -78,10 +77,6 @@ func (s step) parent() span { return span{min(s.node.lo, s.sib.lo), max(s.node.h
 const proofElem = 47
 
 var errNotInLog = errors.New("not in the signed log")
-
-// strictBase64 accepts only the canonical spelling of each value (Strict
-// copies the encoding, so it is made once).
-var strictBase64 = base64.StdEncoding.Strict()
 
 func newInclusionPaths(size int64, root [32]byte) *inclusionPaths {
 	return &inclusionPaths{size: uint64(size), root: root}
@@ -200,12 +195,12 @@ func (v *inclusionPaths) add(i uint64, proof []byte) (*chain, error) {
 	}
 	c.sibs = c.sibs[:0]
 	for k := range c.meet {
-		var sib [33]byte // 44 characters can hold 33 bytes: padding replaced by a letter
-		if m, err := strictBase64.Decode(sib[:], c.elem(k)); err != nil || m != 32 {
+		var sib [32]byte
+		if !decodeBase64(sib[:], c.elem(k)) {
 			v.free = append(v.free, c)
 			return nil, errNotInLog
 		}
-		c.sibs = append(c.sibs, [32]byte(sib[:32]))
+		c.sibs = append(c.sibs, sib)
 	}
 	v.queue = append(v.queue, c)
 	return c, nil
@@ -258,14 +253,13 @@ func (v *inclusionPaths) check() error {
 	} else {
 		// Here the chains meet: this line's node is the verified line's
 		// sibling, this line's sibling its node, and above they are one.
+		// (Only the canonical text of a hash decodes to it.)
 		p := v.prev
-		var enc [44]byte
-		base64.StdEncoding.Encode(enc[:], h[:])
-		if string(enc[:]) != string(p.elem(c.t)) {
+		var d [32]byte
+		if !decodeBase64(d[:], p.elem(c.t)) || d != h {
 			return v.drop()
 		}
-		base64.StdEncoding.Encode(enc[:], p.nodes[c.t][:])
-		if string(enc[:]) != string(c.elem(c.meet)) {
+		if !decodeBase64(d[:], c.elem(c.meet)) || d != p.nodes[c.t] {
 			return v.drop()
 		}
 		if string(c.from(c.meet+1)) != string(p.from(c.t+1)) {
