@@ -3,7 +3,6 @@ package pebble_test
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -27,10 +26,7 @@ import (
 // from Pebble's estimates, each key family's share (<prefix>-B/event).
 // Run it once: -benchtime 1x.
 func BenchmarkDiskBytesPerEvent(b *testing.B) {
-	n := 200_000
-	if v := os.Getenv("AUDITLOG_BENCH_EVENTS"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
+	n := storetest.BenchEvents(b, 200_000)
 	for i := 0; i < b.N; i++ {
 		dir := filepath.Join(b.TempDir(), "db")
 		db := pebble.NewDB(dir)

@@ -3,9 +3,7 @@ package pebble_test
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,10 +27,7 @@ import (
 // amplification per level). Run it once: -benchtime 1x; add -cpuprofile to
 // see where the time goes.
 func BenchmarkIngestOneOrg(b *testing.B) {
-	n := 1_000_000
-	if v := os.Getenv("AUDITLOG_BENCH_EVENTS"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
+	n := storetest.BenchEvents(b, 1_000_000)
 	const clients, batch = 4, 1000
 	for i := 0; i < b.N; i++ {
 		db := pebble.NewDB(filepath.Join(b.TempDir(), "db"))

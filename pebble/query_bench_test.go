@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,10 +24,7 @@ import (
 // their details. The store is built once under the temp directory and reused.
 // Each sub-benchmark reports the median and p99 latency of a 100-event page.
 func BenchmarkQuery(b *testing.B) {
-	n := 200_000
-	if v := os.Getenv("AUDITLOG_BENCH_EVENTS"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
+	n := storetest.BenchEvents(b, 200_000)
 	db, end := openQueryBenchDB(b, n)
 	ref := auditlog.OrgRef{Provider: "gh", Name: "big"}
 	mid := end.Add(-182 * 24 * time.Hour).Format("2006-01-02")

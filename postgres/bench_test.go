@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -133,10 +132,7 @@ func TestMain(m *testing.M) {
 // "zebra" in their details. The events are written with SQL (INSERT ...
 // SELECT), not through AppendEvents: queries read only the events table.
 func BenchmarkQuery(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("AUDITLOG_BENCH_EVENTS")); err == nil && v > 0 {
-		n = v
-	}
+	n := storetest.BenchEvents(b, 1_000_000)
 	ctx := context.Background()
 	queryBench.Do(func() {
 		queryBench.db, queryBench.ref, queryBench.end, queryBench.err = buildQueryStore(b, n)

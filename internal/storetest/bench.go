@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	nethttp "net/http"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,21 @@ import (
 // BenchOrgs is how many organizations the stores' ingest benchmarks spread
 // their events over; each store's benchmark creates gh/org-0000 and up.
 const BenchOrgs = 1000
+
+// BenchEvents returns the number of events a store benchmark writes:
+// AUDITLOG_BENCH_EVENTS, or def when it is not set. A value that is not a
+// positive integer fails the benchmark rather than run it on nothing.
+func BenchEvents(tb testing.TB, def int) int {
+	v := os.Getenv("AUDITLOG_BENCH_EVENTS")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("AUDITLOG_BENCH_EVENTS=%q: want a positive integer", v)
+	}
+	return n
+}
 
 // BenchEvent is a realistic ~320-byte event of one of orgs organizations,
 // the event of every store's benchmarks.
