@@ -136,19 +136,6 @@ func (c *chain) elem(k int) []byte { return c.proof[k*proofElem+1 : k*proofElem+
 // from returns the text of the chain's proof hashes from the k-th on.
 func (c *chain) from(k int) []byte { return c.proof[min(k*proofElem, len(c.proof)):] }
 
-// verify checks that leaf i, with hash leaf, is in the tree by its proof, the
-// text of a JSON array's elements: add, hash and check for one line. A line
-// that fails leaves the verifier as it was.
-func (v *inclusionPaths) verify(i uint64, leaf [32]byte, proof []byte) error {
-	c, err := v.add(i, proof)
-	if err != nil {
-		return err
-	}
-	c.nodes = append(c.nodes[:0], leaf)
-	v.hash()
-	return v.check()
-}
-
 // add queues the proof of leaf i, whose hash the caller then puts in
 // c.nodes[0]. Leaves must come in ascending order. The proof's memory must
 // hold until the line is checked and, after it, until the next check, or
