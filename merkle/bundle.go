@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/auditlog/auditlog"
+	"github.com/auditlog/auditlog/internal/mapfile"
 	"github.com/auditlog/auditlog/internal/sha256mb"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -108,6 +110,29 @@ type BundleReport struct {
 // progress, if not nil, is called now and then with the events verified.
 func VerifyBundle(r io.Reader, v note.Verifier, progress func(int64)) (*BundleReport, error) {
 	return verifyLines(newLineReader(r, lineBuffer), v, progress)
+}
+
+// VerifyBundleBytes is VerifyBundle of a bundle in memory, read where it is.
+func VerifyBundleBytes(data []byte, v note.Verifier, progress func(int64)) (*BundleReport, error) {
+	return verifyLines(newBytesLineReader(data), v, progress)
+}
+
+// VerifyBundleFile is VerifyBundle of the bundle in f. A regular file is
+// mapped into memory (mapfile) and verified where the page cache holds it,
+// which spares copying its bytes; any other file (a pipe) is read as a
+// stream.
+func VerifyBundleFile(f *os.File, v note.Verifier, progress func(int64)) (*BundleReport, error) {
+	m, err := mapfile.Map(f)
+	if err != nil {
+		return VerifyBundle(f, v, progress) // Map has read nothing
+	}
+	defer m.Close()
+	var rep *BundleReport
+	err = mapfile.Guard(func() (err error) {
+		rep, err = VerifyBundleBytes(m.Data, v, progress)
+		return err
+	})
+	return rep, err
 }
 
 func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*BundleReport, error) {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/auditlog/auditlog"
 	"github.com/auditlog/auditlog/merkle"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -360,21 +363,16 @@ func TestVerifyBundle_Tampered(t *testing.T) {
 		{"line with an unknown field", bytes.Replace(l.bundle(t, true), []byte(`,"salt":`), []byte(`,"note":"x","salt":`), 1), "line 2: not an event line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// A file (io.Seeker) and a stream (a pipe) take different paths through VerifyBundle.
-			for _, r := range []struct {
-				name string
-				r    io.Reader
-			}{{"file", bytes.NewReader(tc.bundle)}, {"stream", struct{ io.Reader }{bytes.NewReader(tc.bundle)}}} {
-				rep, err := merkle.VerifyBundle(r.r, l.key.Verifier, nil)
+			verifyEachWay(t, tc.bundle, l.key.Verifier, func(way string, rep *merkle.BundleReport, err error) {
 				if err == nil {
-					t.Fatalf("%s: verified %+v, want an error", r.name, rep)
+					t.Fatalf("%s: verified %+v, want an error", way, rep)
 				}
 				for _, want := range strings.Split(tc.want, also) {
 					if !strings.Contains(err.Error(), want) {
-						t.Errorf("%s: error %q does not say %q", r.name, err, want)
+						t.Errorf("%s: error %q does not say %q", way, err, want)
 					}
 				}
-			}
+			})
 			// Through a buffer smaller than a line, which takes the general path, it says the same.
 			if rep, err := merkle.VerifyBundleBuffer(bytes.NewReader(tc.bundle), 256, l.key.Verifier); err == nil {
 				t.Fatalf("small buffer: verified %+v, want an error", rep)
@@ -383,6 +381,42 @@ func TestVerifyBundle_Tampered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// verifyEachWay verifies a bundle each way it can arrive, and calls check
+// with each way's result: in memory (VerifyBundleBytes), through a reader, in
+// a file (VerifyBundleFile maps it) and through a pipe (which it reads as a
+// stream).
+func verifyEachWay(t *testing.T, bundle []byte, v note.Verifier, check func(way string, rep *merkle.BundleReport, err error)) {
+	t.Helper()
+	rep, err := merkle.VerifyBundleBytes(bundle, v, nil)
+	check("in memory", rep, err)
+	rep, err = merkle.VerifyBundle(bytes.NewReader(bundle), v, nil)
+	check("reader", rep, err)
+
+	path := filepath.Join(t.TempDir(), "bundle.ndjson")
+	if err := os.WriteFile(path, bundle, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = merkle.VerifyBundleFile(f, v, nil)
+	f.Close()
+	check("file", rep, err)
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		w.Write(bundle) // fails once the verifier stops reading and closes r
+		w.Close()
+	}()
+	rep, err = merkle.VerifyBundleFile(r, v, nil)
+	r.Close()
+	check("pipe", rep, err)
 }
 
 func TestVerifyBundle_ReadBuffers(t *testing.T) {
@@ -399,6 +433,11 @@ func TestVerifyBundle_ReadBuffers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		verifyEachWay(t, b, l.key.Verifier, func(way string, got *merkle.BundleReport, err error) {
+			if err != nil || *got != *want {
+				t.Errorf("complete=%v, %s: %+v, %v; want %+v", complete, way, got, err, *want)
+			}
+		})
 		for _, size := range []int{64, 700, 4096, 64 << 10} {
 			for _, r := range []struct {
 				name string
@@ -580,16 +619,19 @@ func testFirstFailure(t *testing.T, l *testLog, batch int) {
 					lines[p+1] = merkle.AppendBundleLine(nil, &l.events[p], l.proof(t, (p+2)%600, 600))
 				}), []string{altered}, events(p)},
 			} {
-				sizes := []int{0}
+				sizes := []int{-1, 0}                  // in memory; through a reader
 				if batch > 1 && p >= 255 && p <= 257 { // the small buffers' general path is slow under -race: at the first batch's end only
 					sizes = append(sizes, 4096, 512)
 				}
 				for _, size := range sizes {
 					var rep *merkle.BundleReport
 					var err error
-					if size == 0 {
+					switch size {
+					case -1:
+						rep, err = merkle.VerifyBundleBytes(tc.bundle, l.key.Verifier, nil)
+					case 0:
 						rep, err = merkle.VerifyBundle(bytes.NewReader(tc.bundle), l.key.Verifier, nil)
-					} else {
+					default:
 						rep, err = merkle.VerifyBundleBuffer(bytes.NewReader(tc.bundle), size, l.key.Verifier)
 					}
 					for _, want := range tc.want {

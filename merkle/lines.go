@@ -30,6 +30,12 @@ func newLineReader(r io.Reader, size int) *lineReader {
 	return &lineReader{r: r, buf: make([]byte, size), ahead: size / 16}
 }
 
+// newBytesLineReader returns a lineReader of data, a whole bundle in
+// memory: its lines are read where they are, and never move.
+func newBytesLineReader(data []byte) *lineReader {
+	return &lineReader{buf: data, end: len(data), err: io.EOF}
+}
+
 // next returns the unread bytes, at least lr.ahead of them unless the
 // reader has ended. The caller takes what it reads with advance.
 func (lr *lineReader) next() []byte {

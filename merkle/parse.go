@@ -52,7 +52,9 @@ func parseBundleLine(line []byte, l *bundleLine) error {
 		proof[i] = [32]byte(p)
 	}
 	l.proof = appendProofText(nil, proof) // not l.proof's memory, which may be the read buffer's or the verified chain's
-	canonical := func(want []byte) bool { return bytes.Equal(want, append(bytes.TrimRight(line, "\n"), '\n')) }
+	// want ends with its newline; line, the last of a bundle, may not. (line
+	// is the read buffer's, or a read-only mapping's: it is not written.)
+	canonical := func(want []byte) bool { return bytes.Equal(want[:len(want)-1], bytes.TrimRight(line, "\n")) }
 	if p := j.Purged; p != nil && j.Event == nil {
 		if len(p.LeafHash) != 32 || !canonical(AppendPurgedLine(nil, p.Sequence, [32]byte(p.LeafHash), proof)) {
 			return errors.New("not a canonical purged-event line")
@@ -118,8 +120,10 @@ func (s *scanner) lit(l string) {
 	s.b = s.b[len(l):]
 }
 
-// str reads a JSON string without escapes or newlines: a string with either
-// is left to the general path.
+// str reads a JSON string up to the next quote, as its value: right when
+// the string has no escapes, which fastBundleLine makes sure of when it has
+// read the event (a line with a backslash or a newline there is left to the
+// general path), rather than looking for them in every string.
 func (s *scanner) str() string {
 	b := s.b
 	if s.bad || len(b) == 0 || b[0] != '"' {
@@ -127,17 +131,17 @@ func (s *scanner) str() string {
 		return ""
 	}
 	// The values are short: eight bytes at a time beats a call of
-	// bytes.IndexByte for each of the three bytes to find.
+	// bytes.IndexByte.
 	i := 1
 	for ; i+8 <= len(b); i += 8 {
-		if m := special8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+		if m := quotes8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			i += bits.TrailingZeros64(m) / 8
 			break
 		}
 	}
-	for ; i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] != '\n'; i++ {
+	for ; i < len(b) && b[i] != '"'; i++ {
 	}
-	if i == len(b) || b[i] != '"' {
+	if i == len(b) {
 		s.bad = true
 		return ""
 	}
@@ -145,13 +149,13 @@ func (s *scanner) str() string {
 	return unsafeString(b[1:i])
 }
 
-// special8 marks, with its high bit, each byte of x (eight bytes, the first
-// lowest) that may be a quote, a backslash or a newline; the lowest marked
-// byte is the first such byte, if any (higher marks may be false).
-func special8(x uint64) uint64 {
+// quotes8 marks, with its high bit, each byte of x (eight bytes, the first
+// lowest) that may be a quote; the lowest marked byte is the first quote,
+// if any (higher marks may be false).
+func quotes8(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zero := func(y uint64) uint64 { return (y - ones) &^ y & highs }
-	return zero(x^(ones*'"')) | zero(x^(ones*'\\')) | zero(x^(ones*'\n'))
+	y := x ^ (ones * '"')
+	return (y - ones) &^ y & highs
 }
 
 func unsafeString(b []byte) string {
@@ -247,10 +251,7 @@ func (s *scanner) object() []byte {
 	for i := 0; i < len(s.b); i++ {
 		c := s.b[i]
 		switch {
-		case c == '\\' || c == '\n': // left to the general path, as in str
-			s.bad = true
-			return nil
-		case c == '"':
+		case c == '"': // an escaped quote is not read as one: fastBundleLine leaves a line with a backslash
 			inStr = !inStr
 		case inStr:
 		case c == '{' || c == '[':
@@ -344,6 +345,12 @@ func fastBundleLine(data []byte, atEOF bool, size int64, l *bundleLine) int {
 	e.IPAddress = s.str()
 	s.lit(`,"userAgent":`)
 	e.UserAgent = s.str()
+	// The event's strings were read up to the next quote; none may hold an
+	// escape or a newline (which also keeps a string from running on into
+	// the next line).
+	if ev := data[:len(data)-len(s.b)]; bytes.IndexByte(ev, '\\') >= 0 || bytes.IndexByte(ev, '\n') >= 0 {
+		s.bad = true
+	}
 	s.lit(`},"proof":[`)
 	l.proof = s.proof(e.Sequence, size)
 	s.lit("]")

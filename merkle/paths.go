@@ -53,7 +53,9 @@ type chain struct {
 	// Below step meet the chain differs from the one before it; at meet it
 	// holds the node the one before holds at its step t (see add).
 	meet, t int
-	// sibs[k] is the proof's k-th hash, decoded, for each step below meet.
+	// sibs[k] is the proof's k-th hash, decoded: after add for each step
+	// below meet, after check for every step (those from meet on are the
+	// chain before's, which the check finds this proof's text to spell).
 	sibs [][32]byte
 	// nodes[k] is the hash of steps[k].node; nodes[len(steps)] is the root's.
 	nodes [][32]byte
@@ -242,10 +244,10 @@ func (v *inclusionPaths) check() error {
 		// sibling, this line's sibling its node, and above they are one.
 		// (Only the canonical text of a hash decodes to it.)
 		p := v.prev
-		var d [32]byte
-		if !decodeBase64(d[:], p.elem(c.t)) || d != h {
+		if p.sibs[c.t] != h {
 			return v.drop()
 		}
+		var d [32]byte
 		if !decodeBase64(d[:], c.elem(c.meet)) || d != p.nodes[c.t] {
 			return v.drop()
 		}
@@ -253,6 +255,7 @@ func (v *inclusionPaths) check() error {
 			return v.drop()
 		}
 		c.nodes = append(c.nodes, p.nodes[c.t+1:]...)
+		c.sibs = append(append(c.sibs, d), p.sibs[c.t+1:]...)
 	}
 	if v.prev != nil {
 		v.free = append(v.free, v.prev)

@@ -98,7 +98,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer f.Close()
-		rep, err := merkle.VerifyBundle(f, v, progress("events"))
+		rep, err := merkle.VerifyBundleFile(f, v, progress("events"))
 		if err != nil {
 			return fmt.Errorf("verification FAILED: %s: %w", fs.Arg(0), err)
 		}

@@ -89,7 +89,7 @@ func (r *run) verify(ctx context.Context, bundle string) error {
 	}
 	defer f.Close()
 	t0 := time.Now()
-	rep, err := merkle.VerifyBundle(f, v, nil)
+	rep, err := merkle.VerifyBundleFile(f, v, nil)
 	if err != nil {
 		return fmt.Errorf("verify the bundle: %w", err)
 	}

@@ -1,0 +1,83 @@
+// Package mapfile maps a file's bytes into memory, read-only, so that a
+// reader of a large file (an evidence bundle of millions of events) works on
+// them where the kernel's page cache holds them, instead of copying each
+// byte into a buffer first.
+//
+// A mapping's bytes are the file's: if the file shrinks while it is mapped,
+// reading past its new end faults. Guard turns such a fault into an error.
+package mapfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+)
+
+// ErrNotMappable is Map's error for a file it cannot map: not a regular
+// file (a pipe, a terminal), or a platform without mappings. Its reader
+// reads it as a stream instead.
+var ErrNotMappable = errors.New("mapfile: not a regular file that can be mapped")
+
+// Mapping is a file's bytes, mapped read-only.
+type Mapping struct {
+	// Data is the file's bytes when it was mapped. It must not be written,
+	// and not be used after Close.
+	Data  []byte
+	unmap func([]byte) error
+}
+
+// Map maps the whole of f, a regular file, read-only. The mapping holds
+// after f is closed, until Close.
+func Map(f *os.File) (*Mapping, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, ErrNotMappable
+	}
+	size := info.Size()
+	if size == 0 {
+		return &Mapping{}, nil // nothing to map; mmap refuses an empty range
+	}
+	if int64(int(size)) != size {
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than this platform maps", ErrNotMappable, f.Name(), size)
+	}
+	data, err := mmap(f, int(size))
+	if err != nil {
+		return nil, fmt.Errorf("map %s: %w", f.Name(), err)
+	}
+	return &Mapping{Data: data, unmap: munmap}, nil
+}
+
+// Close unmaps the file's bytes.
+func (m *Mapping) Close() error {
+	data := m.Data
+	m.Data = nil
+	if data == nil || m.unmap == nil {
+		return nil
+	}
+	return m.unmap(data)
+}
+
+// ErrFault is Guard's error when the mapped file shrank while it was read.
+var ErrFault = errors.New("the file changed while it was read: it is shorter than when it was opened")
+
+// Guard calls fn, which reads a mapping on this goroutine, and returns its
+// error, or ErrFault if reading the mapping faulted: the file was cut short
+// meanwhile (by another process, or a disk that went away). Without it such
+// a fault ends the program.
+func Guard(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if f, ok := r.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("%w (fault at address %#x)", ErrFault, f.Addr())
+				return
+			}
+			panic(r)
+		}
+	}()
+	return fn()
+}
