@@ -164,6 +164,7 @@ func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*Bundle
 			}
 		}
 		data := lr.next()
+		lr.prefetch()
 		atEOF := errors.Is(lr.err, io.EOF)
 		if len(data) == 0 && atEOF {
 			break

@@ -182,34 +182,57 @@ func (s *scanner) int() int64 {
 	return n
 }
 
-// time reads a string in auditlog.TimeFormat, 2006-01-02T15:04:05.000Z.
+// time reads a string in auditlog.TimeFormat, 2006-01-02T15:04:05.000Z,
+// eight characters at a time: each word's separators must be the format's,
+// and its other bytes digits.
 func (s *scanner) time() time.Time {
-	v := s.fixed(len(auditlog.TimeFormat)) // its characters are all checked below
-	if s.bad || v[4] != '-' || v[7] != '-' || v[10] != 'T' ||
-		v[13] != ':' || v[16] != ':' || v[19] != '.' || v[23] != 'Z' {
+	v := s.fixed(len(auditlog.TimeFormat))
+	if s.bad {
+		return time.Time{}
+	}
+	b := unsafe.Slice(unsafe.StringData(v), len(v))
+	w0, w1, w2 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[16:])
+	if !timeWord(w0, 0) || !timeWord(w1, 1) || !timeWord(w2, 2) {
 		s.bad = true
 		return time.Time{}
 	}
-	bad := false
-	digit := func(i int) int {
-		c := uint(v[i]) - '0'
-		bad = bad || c > 9
-		return int(c)
-	}
-	year := digit(0)*1000 + digit(1)*100 + digit(2)*10 + digit(3)
-	month, day := digit(5)*10+digit(6), digit(8)*10+digit(9)
-	hour, min, sec := digit(11)*10+digit(12), digit(14)*10+digit(15), digit(17)*10+digit(18)
-	ms := digit(20)*100 + digit(21)*10 + digit(22)
-	if bad {
-		s.bad = true
-		return time.Time{}
-	}
+	// Each byte of w0, w1 and w2 now holds a digit's value, or zero.
+	w0, w1, w2 = w0&0x0f0f0f0f0f0f0f0f, w1&0x0f0f0f0f0f0f0f0f, w2&0x0f0f0f0f0f0f0f0f
+	d := func(w uint64, i int) int { return int(w >> (8 * i) & 0xff) }
+	year := d(w0, 0)*1000 + d(w0, 1)*100 + d(w0, 2)*10 + d(w0, 3)
+	month, day := d(w0, 5)*10+d(w0, 6), d(w1, 0)*10+d(w1, 1)
+	hour, min, sec := d(w1, 3)*10+d(w1, 4), d(w1, 6)*10+d(w1, 7), d(w2, 1)*10+d(w2, 2)
+	ms := d(w2, 4)*100 + d(w2, 5)*10 + d(w2, 6)
 	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59 {
 		s.bad = true // leave odd values to encoding/json, which rejects them too
 		return time.Time{}
 	}
 	// As time.Date(…, time.UTC) would give, in a fraction of its time.
 	return time.UnixMilli(civilDays(year, month, day)*86_400_000 + int64(((hour*60+min)*60+sec)*1000+ms)).UTC()
+}
+
+// timeSeps is auditlog.TimeFormat in three words of eight bytes (the first
+// lowest), with zero where a digit goes; timeDigits has 0xff there.
+var timeSeps, timeDigits = func() (seps, digits [3]uint64) {
+	for i, c := range []byte(auditlog.TimeFormat) {
+		if c >= '0' && c <= '9' {
+			digits[i/8] |= 0xff << (8 * (i % 8))
+		} else {
+			seps[i/8] |= uint64(c) << (8 * (i % 8))
+		}
+	}
+	return seps, digits
+}()
+
+// timeWord reports whether word k of a timestamp, w, holds the format's
+// separators where it has them, and ASCII digits elsewhere.
+func timeWord(w uint64, k int) bool {
+	const ones, highs, threes = 0x0101010101010101, 0xf0f0f0f0f0f0f0f0, 0x3030303030303030
+	sep, digits := timeSeps[k], timeDigits[k]
+	// A digit is 0x30 to 0x39: its high nibble is 3, and stays 3 when 6 is
+	// added (which carries into no other byte, as by then no byte is above
+	// 0x5a).
+	return w&^digits == sep && w&digits&highs == threes&digits && (w+6*ones)&digits&highs == threes&digits
 }
 
 // daysIn returns the number of days of a month (1 to 12) of the proleptic Gregorian calendar.

@@ -53,9 +53,9 @@ type chain struct {
 	// Below step meet the chain differs from the one before it; at meet it
 	// holds the node the one before holds at its step t (see add).
 	meet, t int
-	// sibs[k] is the proof's k-th hash, decoded: after add for each step
-	// below meet, after check for every step (those from meet on are the
-	// chain before's, which the check finds this proof's text to spell).
+	// sibs[k] is the proof's k-th hash, decoded: after add for each step up
+	// to meet, after check for every step (those above meet are the chain
+	// before's, whose text add found this proof to repeat).
 	sibs [][32]byte
 	// nodes[k] is the hash of steps[k].node; nodes[len(steps)] is the root's.
 	nodes [][32]byte
@@ -176,14 +176,16 @@ func (v *inclusionPaths) add(i uint64, proof []byte) (*chain, error) {
 	} else {
 		c.layout(i, v.size, 0) // cannot happen in one tree; check the whole chain
 	}
-	// The elements above meet are compared as text with the verified
-	// chain's, which were checked; those up to it are checked here.
-	if !wellFormedProof(proof, min(c.meet+1, n)) {
+	// Above meet, the proof must be, text for text, the one before's above
+	// t, whose elements are checked (or, queued, will be before this one);
+	// the elements up to meet are checked here, and decoded.
+	m := min(c.meet+1, n)
+	if !wellFormedProof(proof, m) || c.meet < n && string(c.from(c.meet+1)) != string(q.from(c.t+1)) {
 		v.free = append(v.free, c)
 		return nil, errNotInLog
 	}
 	c.sibs = c.sibs[:0]
-	for k := range c.meet {
+	for k := range m {
 		var sib [32]byte
 		if !decodeBase64(sib[:], c.elem(k)) {
 			v.free = append(v.free, c)
@@ -241,21 +243,14 @@ func (v *inclusionPaths) check() error {
 		}
 	} else {
 		// Here the chains meet: this line's node is the verified line's
-		// sibling, this line's sibling its node, and above they are one.
-		// (Only the canonical text of a hash decodes to it.)
+		// sibling, this line's sibling its node, and above they are one
+		// (add compared the proofs' text there).
 		p := v.prev
-		if p.sibs[c.t] != h {
-			return v.drop()
-		}
-		var d [32]byte
-		if !decodeBase64(d[:], c.elem(c.meet)) || d != p.nodes[c.t] {
-			return v.drop()
-		}
-		if string(c.from(c.meet+1)) != string(p.from(c.t+1)) {
+		if p.sibs[c.t] != h || c.sibs[c.meet] != p.nodes[c.t] {
 			return v.drop()
 		}
 		c.nodes = append(c.nodes, p.nodes[c.t+1:]...)
-		c.sibs = append(append(c.sibs, d), p.sibs[c.t+1:]...)
+		c.sibs = append(c.sibs, p.sibs[c.t+1:]...)
 	}
 	if v.prev != nil {
 		v.free = append(v.free, v.prev)

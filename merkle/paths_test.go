@@ -195,7 +195,10 @@ func clone(p [][]byte) [][]byte {
 // TestInclusionPaths_Queued queues many lines before hashing them together,
 // as a bundle's batches do, some with an altered leaf or proof hash, and
 // checks them in order: each verdict must be proof.VerifyInclusion's, and
-// after a failure the lines still queued are dropped and queued again.
+// after a failure the lines still queued are dropped and queued again. A
+// line whose proof's text add refuses, as it differs from the one queued
+// before it, must fail proof.VerifyInclusion unless a line queued before it
+// fails its check.
 func TestInclusionPaths_Queued(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	for _, n := range []int{1, 2, 3, 17, 64, 100, 1025, 5000} {
@@ -206,9 +209,19 @@ func TestInclusionPaths_Queued(t *testing.T) {
 			leaf tlog.Hash
 			p    [][]byte
 		}
+		verdict := func(l line) bool {
+			return proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(l.i), uint64(n), l.leaf[:], l.p, tr.root[:]) == nil
+		}
+		// redo verifies line i unaltered, after a failure.
+		redo := func(i int) {
+			if err := v.verify(uint64(i), tr.leaves[i], proofText(tr.proof(t, i))); err != nil {
+				t.Fatalf("tree of %d, leaf %d after a failure: %v", n, i, err)
+			}
+		}
 		next := 0
 		for next < n {
 			var queued []line
+			var refused *line
 			for k := rng.IntN(40) + 1; k > 0 && next < n; k-- {
 				l := line{i: next, leaf: tr.leaves[next], p: tr.proof(t, next)}
 				switch rng.IntN(30) {
@@ -222,25 +235,32 @@ func TestInclusionPaths_Queued(t *testing.T) {
 				}
 				c, err := v.add(uint64(l.i), proofText(l.p))
 				if err != nil {
-					t.Fatalf("tree of %d, leaf %d: add: %v", n, l.i, err)
+					refused = &l
+					break
 				}
 				c.nodes = append(c.nodes[:0], l.leaf)
 				queued = append(queued, l)
 				next++
 			}
 			v.hash()
+			failed := false
 			for _, l := range queued {
-				want := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(l.i), uint64(n), l.leaf[:], l.p, tr.root[:]) == nil
+				want := verdict(l)
 				if got := v.check() == nil; got != want {
 					t.Fatalf("tree of %d, leaf %d queued with %d others: check says %v, proof.VerifyInclusion %v", n, l.i, len(queued)-1, got, want)
 				}
 				if !want { // the rest of the queue is dropped: go on with this line unaltered
-					if err := v.verify(uint64(l.i), tr.leaves[l.i], proofText(tr.proof(t, l.i))); err != nil {
-						t.Fatalf("tree of %d, leaf %d after a failure: %v", n, l.i, err)
-					}
-					next = l.i + 1
+					redo(l.i)
+					next, failed = l.i+1, true
 					break
 				}
+			}
+			if refused != nil && !failed {
+				if verdict(*refused) {
+					t.Fatalf("tree of %d, leaf %d: add refused a proof that proof.VerifyInclusion accepts", n, refused.i)
+				}
+				redo(refused.i)
+				next = refused.i + 1
 			}
 		}
 	}

@@ -49,13 +49,19 @@ func (b *Batch) End() int {
 	}
 	n := len(b.Buf) - off
 	// FIPS 180-4 §5.1.1: a one bit, zeros to 56 bytes past a multiple of
-	// 64, and the message's length in bits.
-	var pad [72]byte
-	pad[0] = 0x80
+	// 64, and the message's length in bits; the zeros written a word at a
+	// time (the last word may run into the length, written after).
 	z := (55 - len(b.Buf)%64 + 64) % 64 // zeros after the 0x80
+	end := len(b.Buf) + 1 + z + 8
+	b.Buf = slices.Grow(b.Buf, 1+z+8)
+	pad := b.Buf[len(b.Buf):end]
+	pad[0] = 0x80
+	for i := 1; i < 1+z; i += 8 {
+		binary.LittleEndian.PutUint64(pad[i:], 0)
+	}
 	binary.BigEndian.PutUint64(pad[1+z:], uint64(n)<<3)
-	b.Buf = append(b.Buf, pad[:1+z+8]...)
-	b.msgs = append(b.msgs, message{off, n, len(b.Buf)})
+	b.Buf = b.Buf[:end]
+	b.msgs = append(b.msgs, message{off, n, end})
 	return len(b.msgs) - 1
 }
 
