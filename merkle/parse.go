@@ -95,7 +95,11 @@ func appendProofText(b []byte, p [][32]byte) []byte {
 // eventJSON is auditlog.Event without its JSON methods.
 type eventJSON auditlog.Event
 
-// scanner reads the fixed layout of AppendBundleLine; any surprise sets bad.
+// The scanner reads the fixed layout of AppendBundleLine: each of its
+// functions reads one value at the start of b and returns it with the rest
+// of b, or, at any surprise, with a nil rest, on which every later one fails
+// too. So a line is read with its state in registers, and checked once, at
+// its end.
 //
 // It reads a string's bytes as its value, which is right when the string
 // has no escapes: fastBundleLine leaves a line with a backslash outside its
@@ -107,28 +111,23 @@ type eventJSON auditlog.Event
 // The strings it returns share the line's memory (unsafeString): a verifier
 // reads, hashes and drops them before it reads the next line into the same
 // buffer, so that millions of lines are verified without copying each one.
-type scanner struct {
-	b   []byte
-	bad bool
-}
+// (A rest that is empty but not nil is the end of the bundle.)
 
-func (s *scanner) lit(l string) {
-	if s.bad || len(s.b) < len(l) || string(s.b[:len(l)]) != l {
-		s.bad = true
-		return
+// lit reads the literal l.
+func lit(b []byte, l string) []byte {
+	if len(b) < len(l) || string(b[:len(l)]) != l {
+		return nil
 	}
-	s.b = s.b[len(l):]
+	return b[len(l):]
 }
 
 // str reads a JSON string up to the next quote, as its value: right when
 // the string has no escapes, which fastBundleLine makes sure of when it has
 // read the event (a line with a backslash or a newline there is left to the
 // general path), rather than looking for them in every string.
-func (s *scanner) str() string {
-	b := s.b
-	if s.bad || len(b) == 0 || b[0] != '"' {
-		s.bad = true
-		return ""
+func str(b []byte) (string, []byte) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", nil
 	}
 	// The values are short: eight bytes at a time beats a call of
 	// bytes.IndexByte.
@@ -136,17 +135,15 @@ func (s *scanner) str() string {
 	for ; i+8 <= len(b); i += 8 {
 		if m := quotes8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			i += bits.TrailingZeros64(m) / 8
-			break
+			return unsafeString(b[1:i]), b[i+1:]
 		}
 	}
-	for ; i < len(b) && b[i] != '"'; i++ {
+	for ; i < len(b); i++ {
+		if b[i] == '"' {
+			return unsafeString(b[1:i]), b[i+1:]
+		}
 	}
-	if i == len(b) {
-		s.bad = true
-		return ""
-	}
-	s.b = b[i+1:]
-	return unsafeString(b[1:i])
+	return "", nil
 }
 
 // quotes8 marks, with its high bit, each byte of x (eight bytes, the first
@@ -165,36 +162,32 @@ func unsafeString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// int reads a non-negative integer in canonical form (no sign, no leading
-// zero) of at most 18 digits, which cannot overflow; a longer one (no tree
-// reaches 10^18 events) is left to the general path.
-func (s *scanner) int() int64 {
+// integer reads a non-negative integer in canonical form (no sign, no
+// leading zero) of at most 18 digits, which cannot overflow; a longer one (no
+// tree reaches 10^18 events) is left to the general path.
+func integer(b []byte) (int64, []byte) {
 	var n int64
 	i := 0
-	for ; i < len(s.b) && i <= 18 && s.b[i] >= '0' && s.b[i] <= '9'; i++ {
-		n = n*10 + int64(s.b[i]-'0')
+	for ; i < len(b) && i <= 18 && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int64(b[i]-'0')
 	}
-	if s.bad || i == 0 || i > 18 || i > 1 && s.b[0] == '0' {
-		s.bad = true
-		return 0
+	if i == 0 || i > 18 || i > 1 && b[0] == '0' {
+		return 0, nil
 	}
-	s.b = s.b[i:]
-	return n
+	return n, b[i:]
 }
 
-// time reads a string in auditlog.TimeFormat, 2006-01-02T15:04:05.000Z,
+// timestamp reads a string in auditlog.TimeFormat, 2006-01-02T15:04:05.000Z,
 // eight characters at a time: each word's separators must be the format's,
 // and its other bytes digits.
-func (s *scanner) time() time.Time {
-	v := s.fixed(len(auditlog.TimeFormat))
-	if s.bad {
-		return time.Time{}
+func timestamp(b []byte) (time.Time, []byte) {
+	v, rest := fixed(b, len(auditlog.TimeFormat))
+	if rest == nil {
+		return time.Time{}, nil
 	}
-	b := unsafe.Slice(unsafe.StringData(v), len(v))
-	w0, w1, w2 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[16:])
+	w0, w1, w2 := binary.LittleEndian.Uint64(v), binary.LittleEndian.Uint64(v[8:]), binary.LittleEndian.Uint64(v[16:])
 	if !timeWord(w0, 0) || !timeWord(w1, 1) || !timeWord(w2, 2) {
-		s.bad = true
-		return time.Time{}
+		return time.Time{}, nil
 	}
 	// Each byte of w0, w1 and w2 now holds a digit's value, or zero.
 	w0, w1, w2 = w0&0x0f0f0f0f0f0f0f0f, w1&0x0f0f0f0f0f0f0f0f, w2&0x0f0f0f0f0f0f0f0f
@@ -204,11 +197,10 @@ func (s *scanner) time() time.Time {
 	hour, min, sec := d(w1, 3)*10+d(w1, 4), d(w1, 6)*10+d(w1, 7), d(w2, 1)*10+d(w2, 2)
 	ms := d(w2, 4)*100 + d(w2, 5)*10 + d(w2, 6)
 	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59 {
-		s.bad = true // leave odd values to encoding/json, which rejects them too
-		return time.Time{}
+		return time.Time{}, nil // leave odd values to encoding/json, which rejects them too
 	}
 	// As time.Date(…, time.UTC) would give, in a fraction of its time.
-	return time.UnixMilli(civilDays(year, month, day)*86_400_000 + int64(((hour*60+min)*60+sec)*1000+ms)).UTC()
+	return time.UnixMilli(civilDays(year, month, day)*86_400_000 + int64(((hour*60+min)*60+sec)*1000+ms)).UTC(), rest
 }
 
 // timeSeps is auditlog.TimeFormat in three words of eight bytes (the first
@@ -265,14 +257,12 @@ func civilDays(year, month, day int) int64 {
 // It leaves the object's validity to the leaf: the verifier compares these
 // bytes with those the server committed, which were valid JSON, so a line
 // whose details are not is rejected there.
-func (s *scanner) object() []byte {
-	if s.bad || len(s.b) == 0 || s.b[0] != '{' {
-		s.bad = true
-		return nil
+func object(b []byte) ([]byte, []byte) {
+	if len(b) == 0 || b[0] != '{' {
+		return nil, nil
 	}
 	depth, inStr := 0, false
-	for i := 0; i < len(s.b); i++ {
-		c := s.b[i]
+	for i, c := range b {
 		switch {
 		case c == '"': // an escaped quote is not read as one: fastBundleLine leaves a line with a backslash
 			inStr = !inStr
@@ -280,37 +270,29 @@ func (s *scanner) object() []byte {
 		case c == '{' || c == '[':
 			depth++
 		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
-				v := s.b[:i+1]
-				s.b = s.b[i+1:]
-				return v
+			if depth--; depth == 0 {
+				return b[:i+1], b[i+1:]
 			}
 		}
 	}
-	s.bad = true
-	return nil
+	return nil, nil
 }
 
-// base64 reads the base64 string of exactly len(dst) bytes into dst.
-func (s *scanner) base64(dst []byte) []byte {
-	v := s.fixed(base64.StdEncoding.EncodedLen(len(dst)))
-	if s.bad || !decodeBase64(dst, unsafe.Slice(unsafe.StringData(v), len(v))) {
-		s.bad = true
-		return nil
+// base64Value reads the base64 string of exactly len(dst) bytes into dst.
+func base64Value(b, dst []byte) ([]byte, []byte) {
+	v, rest := fixed(b, base64.StdEncoding.EncodedLen(len(dst)))
+	if rest == nil || !decodeBase64(dst, v) {
+		return nil, nil
 	}
-	return dst
+	return dst, rest
 }
 
 // fixed reads a JSON string of n bytes, whose bytes the caller checks.
-func (s *scanner) fixed(n int) string {
-	b := s.b
-	if s.bad || len(b) < n+2 || b[0] != '"' || b[n+1] != '"' {
-		s.bad = true
-		return ""
+func fixed(b []byte, n int) ([]byte, []byte) {
+	if len(b) < n+2 || b[0] != '"' || b[n+1] != '"' {
+		return nil, nil
 	}
-	s.b = b[n+2:]
-	return unsafeString(b[1 : n+1])
+	return b[1 : n+1], b[n+2:]
 }
 
 // fastBundleLine reads the event line at the start of data, laid out as
@@ -324,94 +306,74 @@ func (s *scanner) fixed(n int) string {
 // takes without reading them. verify decodes or compares each: text that is
 // not the canonical base64 of the right hash, a newline for one, fails there.
 func fastBundleLine(data []byte, atEOF bool, size int64, l *bundleLine) int {
-	s := &scanner{b: data}
 	l.purged = false
 	e := &l.event
 	*e = auditlog.Event{}
-	s.lit(`{"event":{"organization":{"provider":`)
-	e.Organization.Provider = s.str()
-	s.lit(`,"name":`)
-	e.Organization.Name = s.str()
-	s.lit(`},"sequence":`)
-	e.Sequence = s.int()
-	s.lit(`,"id":`)
-	e.ID = s.str()
-	s.lit(`,"action":`)
-	e.Action = s.str()
-	s.lit(`,"actor":{"email":`)
-	e.Actor.Email = s.str()
-	if bytes.HasPrefix(s.b, []byte(`,"role":`)) {
-		s.lit(`,"role":`)
-		if e.Actor.Role = s.str(); e.Actor.Role == "" {
-			s.bad = true // the writer leaves an empty role out
+	b := lit(data, `{"event":{"organization":{"provider":`)
+	e.Organization.Provider, b = str(b)
+	e.Organization.Name, b = str(lit(b, `,"name":`))
+	e.Sequence, b = integer(lit(b, `},"sequence":`))
+	e.ID, b = str(lit(b, `,"id":`))
+	e.Action, b = str(lit(b, `,"action":`))
+	e.Actor.Email, b = str(lit(b, `,"actor":{"email":`))
+	if bytes.HasPrefix(b, []byte(`,"role":`)) {
+		if e.Actor.Role, b = str(b[len(`,"role":`):]); e.Actor.Role == "" {
+			return 0 // the writer leaves an empty role out
 		}
 	}
-	s.lit(`},"result":`)
-	e.Result = s.str()
-	s.lit(`,"source":`)
-	e.Source = s.str()
-	s.lit(`,"timestamp":`)
-	e.Timestamp = s.time()
-	s.lit(`,"receivedAt":`)
-	e.ReceivedAt = s.time()
-	s.lit(`,"repositoryName":`)
-	e.RepositoryName = s.str()
-	s.lit(`,"entityId":`)
-	e.EntityID = s.str()
-	s.lit(`,"description":`)
-	e.Description = s.str()
-	s.lit(`,"details":`)
-	if d := s.object(); string(d) != "{}" {
+	e.Result, b = str(lit(b, `},"result":`))
+	e.Source, b = str(lit(b, `,"source":`))
+	e.Timestamp, b = timestamp(lit(b, `,"timestamp":`))
+	e.ReceivedAt, b = timestamp(lit(b, `,"receivedAt":`))
+	e.RepositoryName, b = str(lit(b, `,"repositoryName":`))
+	e.EntityID, b = str(lit(b, `,"entityId":`))
+	e.Description, b = str(lit(b, `,"description":`))
+	var d []byte
+	if d, b = object(lit(b, `,"details":`)); string(d) != "{}" {
 		e.Details = d
 	}
-	s.lit(`,"ipAddress":`)
-	e.IPAddress = s.str()
-	s.lit(`,"userAgent":`)
-	e.UserAgent = s.str()
+	e.IPAddress, b = str(lit(b, `,"ipAddress":`))
+	e.UserAgent, b = str(lit(b, `,"userAgent":`))
 	// The event's strings were read up to the next quote; none may hold an
 	// escape or a newline (which also keeps a string from running on into
 	// the next line).
-	if ev := data[:len(data)-len(s.b)]; bytes.IndexByte(ev, '\\') >= 0 || bytes.IndexByte(ev, '\n') >= 0 {
-		s.bad = true
-	}
-	s.lit(`},"proof":[`)
-	l.proof = s.proof(e.Sequence, size)
-	s.lit("]")
-	switch {
-	case bytes.HasPrefix(s.b, []byte(`,"salt":`)):
-		s.lit(`,"salt":`)
-		e.Salt = s.base64(l.salt[:])
-	case bytes.HasPrefix(s.b, []byte(`,"personalHash":`)):
-		s.lit(`,"personalHash":`)
-		e.PersonalHash = s.base64(l.personalHash[:])
-	}
-	s.lit("}")
-	switch {
-	case s.bad:
+	if b == nil {
 		return 0
-	case len(s.b) > 0 && s.b[0] == '\n':
-		return len(data) - len(s.b) + 1
-	case len(s.b) == 0 && atEOF:
+	}
+	if ev := data[:len(data)-len(b)]; bytes.IndexByte(ev, '\\') >= 0 || bytes.IndexByte(ev, '\n') >= 0 {
+		return 0
+	}
+	l.proof, b = proofSpan(lit(b, `},"proof":[`), e.Sequence, size)
+	b = lit(b, "]")
+	switch {
+	case bytes.HasPrefix(b, []byte(`,"salt":`)):
+		e.Salt, b = base64Value(b[len(`,"salt":`):], l.salt[:])
+	case bytes.HasPrefix(b, []byte(`,"personalHash":`)):
+		e.PersonalHash, b = base64Value(b[len(`,"personalHash":`):], l.personalHash[:])
+	}
+	b = lit(b, "}")
+	switch {
+	case b == nil:
+		return 0
+	case len(b) > 0 && b[0] == '\n':
+		return len(data) - len(b) + 1
+	case len(b) == 0 && atEOF:
 		return len(data)
 	}
 	return 0
 }
 
-// proof reads the text of the proof of event seq in a tree of size events:
-// proofLen hashes of proofElem bytes each, less the last comma. A proof of
-// another length, or of a sequence outside the tree, is left to the general
-// path.
-func (s *scanner) proof(seq, size int64) []byte {
-	if s.bad || seq < 0 || seq >= size {
-		s.bad = true
-		return nil
+// proofSpan reads the text of the proof of event seq in a tree of size
+// events: proofLen hashes of proofElem bytes each, less the last comma. A
+// proof of another length, or of a sequence outside the tree, is left to the
+// general path.
+func proofSpan(b []byte, seq, size int64) ([]byte, []byte) {
+	if b == nil || seq < 0 || seq >= size {
+		return nil, nil
 	}
 	n := max(proofLen(uint64(seq), uint64(size))*proofElem-1, 0)
-	if n >= len(s.b) || s.b[n] != ']' {
-		s.bad = true
-		return nil
+	if n >= len(b) || b[n] != ']' {
+		return nil, nil
 	}
-	v := s.b[:n]
-	s.b = s.b[n:]
-	return v
+	return b[:n], b[n:]
 }

@@ -25,34 +25,33 @@ func TestCivilDays(t *testing.T) {
 			}
 		}
 	}
-	s := &scanner{b: []byte(`"0001-02-03T04:05:06.789Z"`)}
-	if got, want := s.time(), time.Date(1, 2, 3, 4, 5, 6, 789e6, time.UTC); s.bad || got != want {
-		t.Fatalf("time() = %v (bad %v), want %v", got, s.bad, want)
+	got, rest := timestamp([]byte(`"0001-02-03T04:05:06.789Z",`))
+	if want := time.Date(1, 2, 3, 4, 5, 6, 789e6, time.UTC); got != want || string(rest) != "," {
+		t.Fatalf("timestamp() = %v, rest %q; want %v", got, rest, want)
 	}
 	bads := []string{`"2025-02-29T00:00:00.000Z"`, `"2024-04-31T00:00:00.000Z"`, `"2024-13-01T00:00:00.000Z"`, `"2024-00-01T00:00:00.000Z"`, `"2024-01-01T24:00:00.000Z"`}
 	for _, bad := range bads {
-		s := &scanner{b: []byte(bad)}
-		if s.time(); !s.bad {
-			t.Errorf("time() accepted %s", bad)
+		if _, rest := timestamp([]byte(bad)); rest != nil {
+			t.Errorf("timestamp() accepted %s", bad)
 		}
 	}
-	// Every byte value at every place of a few timestamps: what time()
+	// Every byte value at every place of a few timestamps: what timestamp()
 	// accepts, time.Parse reads the same.
 	for _, ts := range []string{"2024-01-01T00:00:00.000Z", "2026-11-26T23:59:59.999Z", "0000-12-31T19:09:18.270Z", "9999-02-28T12:34:56.789Z"} {
 		for at := range len(ts) {
 			for c := range 256 {
 				v := []byte(ts)
 				v[at] = byte(c)
-				s := &scanner{b: append(append([]byte{'"'}, v...), '"')}
-				got := s.time()
+				got, rest := timestamp(append(append([]byte{'"'}, v...), '"'))
+				bad := rest == nil
 				want, err := time.Parse("2006-01-02T15:04:05.000Z07:00", string(v))
 				switch {
-				case !s.bad && err != nil:
-					t.Fatalf("time() accepted %q, which time.Parse does not: %v", v, err)
-				case !s.bad && !got.Equal(want):
-					t.Fatalf("time() of %q = %v, time.Parse %v", v, got, want)
-				case s.bad && err == nil && isDigit(ts[at]) && isDigit(v[at]):
-					t.Fatalf("time() refused %q, which time.Parse reads as %v", v, want)
+				case !bad && err != nil:
+					t.Fatalf("timestamp() accepted %q, which time.Parse does not: %v", v, err)
+				case !bad && !got.Equal(want):
+					t.Fatalf("timestamp() of %q = %v, time.Parse %v", v, got, want)
+				case bad && err == nil && isDigit(ts[at]) && isDigit(v[at]):
+					t.Fatalf("timestamp() refused %q, which time.Parse reads as %v", v, want)
 				}
 			}
 		}
@@ -61,9 +60,9 @@ func TestCivilDays(t *testing.T) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// TestScannerInt reads sequences: canonical non-negative integers of at most
+// TestInteger reads sequences: canonical non-negative integers of at most
 // 18 digits, which cannot overflow; the general path takes the rest.
-func TestScannerInt(t *testing.T) {
+func TestInteger(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want int64
@@ -74,10 +73,9 @@ func TestScannerInt(t *testing.T) {
 		{"1000000000000000000,", 0, false}, {"9223372036854775807,", 0, false}, {"99999999999999999999,", 0, false},
 		{"012,", 0, false}, {"00,", 0, false}, {",", 0, false}, {"", 0, false}, {"-1,", 0, false}, {"+1,", 0, false},
 	} {
-		s := &scanner{b: []byte(tc.in)}
-		got := s.int()
-		if s.bad == tc.ok || tc.ok && (got != tc.want || string(s.b) != ",") {
-			t.Errorf("int() of %q = %d, rest %q, bad %v; want %d, ok %v", tc.in, got, s.b, s.bad, tc.want, tc.ok)
+		got, rest := integer([]byte(tc.in))
+		if (rest != nil) != tc.ok || tc.ok && (got != tc.want || string(rest) != ",") {
+			t.Errorf("integer() of %q = %d, rest %q; want %d, ok %v", tc.in, got, rest, tc.want, tc.ok)
 		}
 	}
 }
