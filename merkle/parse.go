@@ -28,6 +28,7 @@ type bundleLine struct {
 	// salt and personalHash back event.Salt or event.PersonalHash.
 	salt         [auditlog.SaltSize]byte
 	personalHash [32]byte
+	dates        dateCache // the fast path's, from line to line
 }
 
 // parseBundleLine reads one line of a bundle into l with encoding/json, for
@@ -177,10 +178,18 @@ func integer(b []byte) (int64, []byte) {
 	return n, b[i:]
 }
 
+// dateCache remembers the last date a timestamp held, and its day from
+// 1970-01-01: a bundle's timestamps mostly share their date with the one
+// before. Its zero value is empty.
+type dateCache struct {
+	date [2]uint64 // the date's ten characters, as timestamp reads them
+	days int64
+}
+
 // timestamp reads a string in auditlog.TimeFormat, 2006-01-02T15:04:05.000Z,
 // eight characters at a time: each word's separators must be the format's,
-// and its other bytes digits.
-func timestamp(b []byte) (time.Time, []byte) {
+// and its other bytes digits. A date that dc holds is not worked out again.
+func timestamp(b []byte, dc *dateCache) (time.Time, []byte) {
 	v, rest := fixed(b, len(auditlog.TimeFormat))
 	if rest == nil {
 		return time.Time{}, nil
@@ -189,18 +198,25 @@ func timestamp(b []byte) (time.Time, []byte) {
 	if !timeWord(w0, 0) || !timeWord(w1, 1) || !timeWord(w2, 2) {
 		return time.Time{}, nil
 	}
+	date := [2]uint64{w0, w1 & 0xffff}
 	// Each byte of w0, w1 and w2 now holds a digit's value, or zero.
 	w0, w1, w2 = w0&0x0f0f0f0f0f0f0f0f, w1&0x0f0f0f0f0f0f0f0f, w2&0x0f0f0f0f0f0f0f0f
 	d := func(w uint64, i int) int { return int(w >> (8 * i) & 0xff) }
-	year := d(w0, 0)*1000 + d(w0, 1)*100 + d(w0, 2)*10 + d(w0, 3)
-	month, day := d(w0, 5)*10+d(w0, 6), d(w1, 0)*10+d(w1, 1)
+	if date != dc.date {
+		year := d(w0, 0)*1000 + d(w0, 1)*100 + d(w0, 2)*10 + d(w0, 3)
+		month, day := d(w0, 5)*10+d(w0, 6), d(w1, 0)*10+d(w1, 1)
+		if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+			return time.Time{}, nil // leave odd values to encoding/json, which rejects them too
+		}
+		dc.date, dc.days = date, civilDays(year, month, day)
+	}
 	hour, min, sec := d(w1, 3)*10+d(w1, 4), d(w1, 6)*10+d(w1, 7), d(w2, 1)*10+d(w2, 2)
 	ms := d(w2, 4)*100 + d(w2, 5)*10 + d(w2, 6)
-	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 59 {
-		return time.Time{}, nil // leave odd values to encoding/json, which rejects them too
+	if hour > 23 || min > 59 || sec > 59 {
+		return time.Time{}, nil
 	}
 	// As time.Date(…, time.UTC) would give, in a fraction of its time.
-	return time.UnixMilli(civilDays(year, month, day)*86_400_000 + int64(((hour*60+min)*60+sec)*1000+ms)).UTC(), rest
+	return time.UnixMilli(dc.days*86_400_000 + int64(((hour*60+min)*60+sec)*1000+ms)).UTC(), rest
 }
 
 // timeSeps is auditlog.TimeFormat in three words of eight bytes (the first
@@ -323,8 +339,8 @@ func fastBundleLine(data []byte, atEOF bool, size int64, l *bundleLine) int {
 	}
 	e.Result, b = str(lit(b, `},"result":`))
 	e.Source, b = str(lit(b, `,"source":`))
-	e.Timestamp, b = timestamp(lit(b, `,"timestamp":`))
-	e.ReceivedAt, b = timestamp(lit(b, `,"receivedAt":`))
+	e.Timestamp, b = timestamp(lit(b, `,"timestamp":`), &l.dates)
+	e.ReceivedAt, b = timestamp(lit(b, `,"receivedAt":`), &l.dates)
 	e.RepositoryName, b = str(lit(b, `,"repositoryName":`))
 	e.EntityID, b = str(lit(b, `,"entityId":`))
 	e.Description, b = str(lit(b, `,"description":`))

@@ -25,24 +25,34 @@ func TestCivilDays(t *testing.T) {
 			}
 		}
 	}
-	got, rest := timestamp([]byte(`"0001-02-03T04:05:06.789Z",`))
+	got, rest := timestamp([]byte(`"0001-02-03T04:05:06.789Z",`), new(dateCache))
 	if want := time.Date(1, 2, 3, 4, 5, 6, 789e6, time.UTC); got != want || string(rest) != "," {
 		t.Fatalf("timestamp() = %v, rest %q; want %v", got, rest, want)
 	}
 	bads := []string{`"2025-02-29T00:00:00.000Z"`, `"2024-04-31T00:00:00.000Z"`, `"2024-13-01T00:00:00.000Z"`, `"2024-00-01T00:00:00.000Z"`, `"2024-01-01T24:00:00.000Z"`}
 	for _, bad := range bads {
-		if _, rest := timestamp([]byte(bad)); rest != nil {
+		if _, rest := timestamp([]byte(bad), new(dateCache)); rest != nil {
 			t.Errorf("timestamp() accepted %s", bad)
 		}
 	}
 	// Every byte value at every place of a few timestamps: what timestamp()
-	// accepts, time.Parse reads the same.
+	// accepts, time.Parse reads the same; with an empty date cache, and with
+	// one that holds the timestamp's date, or holds it before the change.
+	var dc dateCache
 	for _, ts := range []string{"2024-01-01T00:00:00.000Z", "2026-11-26T23:59:59.999Z", "0000-12-31T19:09:18.270Z", "9999-02-28T12:34:56.789Z"} {
 		for at := range len(ts) {
 			for c := range 256 {
 				v := []byte(ts)
 				v[at] = byte(c)
-				got, rest := timestamp(append(append([]byte{'"'}, v...), '"'))
+				quoted := append(append([]byte{'"'}, v...), '"')
+				got, rest := timestamp(quoted, new(dateCache))
+				timestamp(append(append([]byte{'"'}, ts...), '"'), &dc) // dc holds ts's date
+				if got2, rest2 := timestamp(quoted, &dc); !got2.Equal(got) || (rest2 == nil) != (rest == nil) {
+					t.Fatalf("timestamp() of %q after %q: %v (ok %v); with an empty cache %v (ok %v)", v, ts, got2, rest2 != nil, got, rest != nil)
+				}
+				if got3, rest3 := timestamp(quoted, &dc); !got3.Equal(got) || (rest3 == nil) != (rest == nil) {
+					t.Fatalf("timestamp() of %q twice: %v (ok %v); with an empty cache %v (ok %v)", v, got3, rest3 != nil, got, rest != nil)
+				}
 				bad := rest == nil
 				want, err := time.Parse("2006-01-02T15:04:05.000Z07:00", string(v))
 				switch {
