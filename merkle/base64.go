@@ -13,6 +13,14 @@ func decodeBase64(dst, src []byte) bool {
 	if len(src) != (n+2)/3*4 {
 		return false
 	}
+	// Where the processor can, all full groups of four characters (up to
+	// sixteen) at once; the last, which may be padded, below.
+	if q := n / 3; useVBMI && q >= 2 && q <= 16 {
+		if !decodeQuads(&dst[0], &src[0], 4*q) {
+			return false
+		}
+		dst, src = dst[3*q:], src[4*q:]
+	}
 	// Eight characters at a time, six bytes written as eight: the next
 	// round or the groups below overwrite the two extra. Padding comes only
 	// in the last four characters, which this leaves.

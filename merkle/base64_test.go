@@ -11,25 +11,47 @@ import (
 var strictBase64 = base64.StdEncoding.Strict()
 
 // agreesWithStrict checks decodeBase64 of src into n bytes against
-// base64.StdEncoding.Strict() reading exactly n bytes.
+// base64.StdEncoding.Strict() reading exactly n bytes, and that it writes
+// nothing past the n bytes.
 func agreesWithStrict(t *testing.T, src []byte, n int) {
 	t.Helper()
 	want := make([]byte, max(n, base64.StdEncoding.DecodedLen(len(src))))
 	m, err := strictBase64.Decode(want, src)
 	wantOK := err == nil && m == n && len(src) == base64.StdEncoding.EncodedLen(n)
-	got := make([]byte, n)
+	buf := bytes.Repeat([]byte{0xa5}, n+64)
+	got := buf[:n:n]
 	if ok := decodeBase64(got, src); ok != wantOK || ok && !bytes.Equal(got, want[:n]) {
-		t.Fatalf("decodeBase64(%d bytes, %q) = %x, %v; Strict: %x, %v", n, src, got, ok, want[:m], wantOK)
+		t.Fatalf("decodeBase64(%d bytes, %q) = %x, %v; Strict: %x, %v (AVX-512 VBMI: %v)", n, src, got, ok, want[:m], wantOK, useVBMI)
+	}
+	if !bytes.Equal(buf[n:], bytes.Repeat([]byte{0xa5}, 64)) {
+		t.Fatalf("decodeBase64(%d bytes, %q) wrote past them (AVX-512 VBMI: %v)", n, src, useVBMI)
+	}
+}
+
+// eachDecoder calls f with decodeBase64 on each of its paths here: with
+// AVX-512 VBMI where the processor has it, and without.
+func eachDecoder(t *testing.T, f func(t *testing.T)) {
+	vbmi := useVBMI
+	defer func() { useVBMI = vbmi }()
+	for _, useVBMI = range []bool{vbmi, false} {
+		f(t)
+		if !vbmi {
+			return
+		}
 	}
 }
 
 // TestDecodeBase64 holds the fixed-width decoder to encoding/base64's strict
 // one: on the encodings of random values of each width a bundle holds (16
-// and 32 bytes) and of widths 0 to 40, and on each of them with every
+// and 32 bytes) and of widths 0 to 52, and on each of them with every
 // character replaced in turn by every byte.
 func TestDecodeBase64(t *testing.T) {
+	eachDecoder(t, testDecodeBase64)
+}
+
+func testDecodeBase64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for n := range 41 {
+	for n := range 53 {
 		for range 20 {
 			v := make([]byte, n)
 			for i := range v {
@@ -60,6 +82,6 @@ func FuzzDecodeBase64(f *testing.F) {
 		if n < 0 || n > 64 {
 			return
 		}
-		agreesWithStrict(t, src, n)
+		eachDecoder(t, func(t *testing.T) { agreesWithStrict(t, src, n) })
 	})
 }
