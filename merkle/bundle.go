@@ -128,7 +128,7 @@ func VerifyBundleFile(f *os.File, v note.Verifier, progress func(int64)) (*Bundl
 	}
 	defer m.Close()
 	var rep *BundleReport
-	err = mapfile.Guard(func() (err error) {
+	err = m.Guard(func() (err error) {
 		rep, err = VerifyBundleBytes(m.Data, v, progress)
 		return err
 	})
@@ -214,11 +214,12 @@ func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*Bundle
 	if err := bv.flush(); err != nil {
 		return rep, err
 	}
-	if hdr.Complete && rep.Events > 0 && prev != cp.Size-1 {
-		return rep, fmt.Errorf("incomplete: the bundle ends at event %d but the checkpoint has %d events", prev, cp.Size)
-	}
-	if hdr.Complete && rep.Events+rep.Purged == 0 && cp.Size > 0 {
+	switch {
+	case !hdr.Complete || prev == cp.Size-1:
+	case prev < 0:
 		return rep, fmt.Errorf("incomplete: the bundle holds no events but the checkpoint has %d", cp.Size)
+	default:
+		return rep, fmt.Errorf("incomplete: the bundle ends at event %d but the checkpoint has %d events", prev, cp.Size)
 	}
 	return rep, nil
 }
@@ -356,7 +357,7 @@ func inOrder(seq, prev, size int64, complete bool) error {
 	switch {
 	case seq <= prev:
 		return fmt.Errorf("out of order: sequence %d after %d", seq, prev)
-	case complete && prev >= 0 && seq != prev+1:
+	case complete && seq != prev+1: // the first is event 0
 		return fmt.Errorf("gap: events %d to %d are missing from a complete bundle", prev+1, seq-1)
 	case seq >= size:
 		return fmt.Errorf("sequence %d is beyond the checkpoint's %d events", seq, size)
@@ -391,8 +392,16 @@ func checkPersonal(e *auditlog.Event) error {
 	return nil
 }
 
+// strictUnmarshal reads the one JSON value of b into v: no field v lacks,
+// and nothing after the value but white space.
 func strictUnmarshal(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b[dec.InputOffset():])) > 0 {
+		return errors.New("more than one JSON value on the line")
+	}
+	return nil
 }

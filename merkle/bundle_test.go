@@ -280,6 +280,13 @@ func TestVerifyBundle_Tampered(t *testing.T) {
 		full := l.bundle(t, true)
 		return append(header, full[bytes.IndexByte(full, '\n')+1:]...)
 	}
+	purgedLine := func(s int64) []byte {
+		leaf, err := l.events[s].LeafHash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return merkle.AppendPurgedLine(nil, s, leaf, l.proof(t, s, l.cp.Size))
+	}
 	erased := func(e *auditlog.Event) {
 		if err := e.Erase(); err != nil {
 			t.Fatal(err)
@@ -328,6 +335,23 @@ func TestVerifyBundle_Tampered(t *testing.T) {
 		{"duplicate", lines(0, 1, 2, 2, 3, 4, 5, 6, 7), "line 5 (event 2): out of order: sequence 2 after 2"},
 		{"duplicate in a partial bundle", partial(nil, 1, 4, 4), "line 4 (event 4): out of order"},
 		{"last event missing", lines(0, 1, 2, 3, 4, 5, 6), "incomplete: the bundle ends at event 6 but the checkpoint has 8 events"},
+		{"first event missing", lines(1, 2, 3, 4, 5, 6, 7), "line 2 (event 1): gap: events 0 to 0 are missing"},
+		{"first events missing", lines(2, 3, 4, 5, 6, 7), "line 2 (event 2): gap: events 0 to 1 are missing"},
+		{"first event purged, then missing", func() []byte {
+			b := merkle.AppendBundleHeader(nil, l.cp.Note, true)
+			for s := int64(1); s < 8; s++ {
+				b = append(b, purgedLine(s)...)
+			}
+			return b
+		}(), "line 2 (purged event 1): gap: events 0 to 0 are missing"},
+		{"only purged events, the last missing", func() []byte {
+			b := merkle.AppendBundleHeader(nil, l.cp.Note, true)
+			for s := range int64(7) {
+				b = append(b, purgedLine(s)...)
+			}
+			return b
+		}(), "incomplete: the bundle ends at event 6 but the checkpoint has 8 events"},
+		{"event line joined to the header line", bytes.Replace(l.bundle(t, true), []byte("}\n{\"event\""), []byte("}{\"event\""), 1), "bundle header: not a bundle header line: more than one JSON value"},
 		{"no events", lines(), "incomplete: the bundle holds no events"},
 
 		// Each line of a partial bundle stands on its proof.
@@ -603,8 +627,8 @@ func testFirstFailure(t *testing.T, l *testLog, batch int) {
 			altered := fmt.Sprintf("line %d (event %d): does not match the signed log", p+2, p)
 			gap := []string{fmt.Sprintf("line %d (", p+2), fmt.Sprintf("event %d): gap", p+1)}
 			gapVerified := events(p)
-			if p == 0 { // no gap before the first line: the next one is out of order
-				gap, gapVerified = []string{"line 3 (", "event 0): out of order"}, events(2)-events(1)
+			if p == 0 { // a complete bundle starts at event 0
+				gap, gapVerified = []string{"line 2 (", "event 1): gap: events 0 to 0"}, 0
 			}
 			for _, tc := range []struct {
 				name     string

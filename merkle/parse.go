@@ -280,7 +280,13 @@ func object(b []byte) ([]byte, []byte) {
 	depth, inStr := 0, false
 	for i, c := range b {
 		switch {
-		case c == '"': // an escaped quote is not read as one: fastBundleLine leaves a line with a backslash
+		case c == '\\' || c == '\n':
+			// Left to the general path, as fastBundleLine would leave it.
+			// Read on, an escaped quote turns strings inside out, and the
+			// object would not end before the buffer does: a scan of the
+			// rest of the bundle for each such line.
+			return nil, nil
+		case c == '"':
 			inStr = !inStr
 		case inStr:
 		case c == '{' || c == '[':

@@ -89,3 +89,23 @@ func TestInteger(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectStopsAtItsLine: details with an escape are left to the general
+// path where the escape is met. Read on, an escaped quote turns the strings
+// inside out, and the object runs on past its line, to the end of the
+// buffer (the whole rest of a mapped bundle, for every such line); here it
+// would end on the next line's brace.
+func TestObjectStopsAtItsLine(t *testing.T) {
+	for _, in := range []string{
+		`{"q":"\""}` + "\n" + `"}`,
+		`{"q":"\"{{{"}` + "\n" + `{"event":{"q":"}}}"}}`,
+		`{"q":"a` + "\n" + `"}`,
+	} {
+		if v, rest := object([]byte(in)); v != nil || rest != nil {
+			t.Errorf("object(%q) = %q, rest %q; want it left to the general path", in, v, rest)
+		}
+	}
+	if v, rest := object([]byte(`{"q":"}{","r":[1,{"s":2}]},"ipAddress"`)); string(v) != `{"q":"}{","r":[1,{"s":2}]}` || string(rest) != `,"ipAddress"` {
+		t.Errorf("object() = %q, rest %q", v, rest)
+	}
+}

@@ -4,7 +4,8 @@
 // byte into a buffer first.
 //
 // A mapping's bytes are the file's: if the file shrinks while it is mapped,
-// reading past its new end faults. Guard turns such a fault into an error.
+// reading past its new end faults. Mapping.Guard turns such a fault into an
+// error.
 package mapfile
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"unsafe"
 )
 
 // ErrNotMappable is Map's error for a file it cannot map: not a regular
@@ -39,7 +41,9 @@ func Map(f *os.File) (*Mapping, error) {
 	}
 	size := info.Size()
 	if size == 0 {
-		return &Mapping{}, nil // nothing to map; mmap refuses an empty range
+		// Nothing to map (mmap refuses an empty range), or a file whose
+		// size says nothing of its bytes (procfs): read it as a stream.
+		return nil, ErrNotMappable
 	}
 	if int64(int(size)) != size {
 		return nil, fmt.Errorf("%w: %s is %d bytes, more than this platform maps", ErrNotMappable, f.Name(), size)
@@ -64,15 +68,15 @@ func (m *Mapping) Close() error {
 // ErrFault is Guard's error when the mapped file shrank while it was read.
 var ErrFault = errors.New("the file changed while it was read: it is shorter than when it was opened")
 
-// Guard calls fn, which reads a mapping on this goroutine, and returns its
+// Guard calls fn, which reads the mapping on this goroutine, and returns its
 // error, or ErrFault if reading the mapping faulted: the file was cut short
 // meanwhile (by another process, or a disk that went away). Without it such
-// a fault ends the program.
-func Guard(fn func() error) (err error) {
+// a fault ends the program. A fault elsewhere is a bug, and still a panic.
+func (m *Mapping) Guard(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			if f, ok := r.(interface{ Addr() uintptr }); ok {
+			if f, ok := r.(interface{ Addr() uintptr }); ok && m.holds(f.Addr()) {
 				err = fmt.Errorf("%w (fault at address %#x)", ErrFault, f.Addr())
 				return
 			}
@@ -80,4 +84,14 @@ func Guard(fn func() error) (err error) {
 		}
 	}()
 	return fn()
+}
+
+// holds reports whether addr lies in the mapping's pages.
+func (m *Mapping) holds(addr uintptr) bool {
+	if len(m.Data) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(m.Data)))
+	page := uintptr(os.Getpagesize())
+	return addr >= start && addr < (start+uintptr(len(m.Data))+page-1)&^(page-1)
 }
