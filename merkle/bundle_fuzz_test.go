@@ -112,7 +112,7 @@ func FuzzVerifyBundle(f *testing.F) {
 	f.Add(fuzzBundle(f, 5, true))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rep, err := merkle.VerifyBundle(bytes.NewReader(b), k.Verifier, nil)
-		mrep, merr := merkle.VerifyBundleBytes(guarded(t, b), k.Verifier, nil)
+		mrep, merr := merkle.VerifyBundleBytes(merkle.Guarded(t, b), k.Verifier, nil)
 		if fmt.Sprint(err) != fmt.Sprint(merr) || err == nil && *rep != *mrep {
 			t.Fatalf("in memory: %+v, %v; through a reader: %+v, %v", mrep, merr, rep, err)
 		}

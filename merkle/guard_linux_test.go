@@ -1,4 +1,4 @@
-package merkle_test
+package merkle
 
 import (
 	"os"

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package merkle_test
+package merkle
 
 import "testing"
 

@@ -1,6 +1,8 @@
 package merkle
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,5 +109,31 @@ func TestObjectStopsAtItsLine(t *testing.T) {
 	}
 	if v, rest := object([]byte(`{"q":"}{","r":[1,{"s":2}]},"ipAddress"`)); string(v) != `{"q":"}{","r":[1,{"s":2}]}` || string(rest) != `,"ipAddress"` {
 		t.Errorf("object() = %q, rest %q", v, rest)
+	}
+}
+
+// TestStr reads strings of every length to 200, with their closing quote
+// or without, and more quotes after, each ending where an inaccessible page
+// begins: str finds the quote eight bytes at a time, and must not read past
+// the line.
+func TestStr(t *testing.T) {
+	for n := range 201 {
+		v := bytes.Repeat([]byte{'x'}, n)
+		for i := range v {
+			v[i] = byte('a' + (i*7+n)%26)
+		}
+		for _, tail := range []string{`"`, `","b":"c"`, `"` + strings.Repeat(`"`, 70), ""} {
+			in := guarded(t, append(append([]byte{'"'}, v...), tail...)) // read past its end, it faults
+			got, rest := str(in)
+			switch {
+			case tail == "" && rest != nil:
+				t.Fatalf("str of an unended string of %d bytes: %q, rest %q", n, got, rest)
+			case tail != "" && (got != string(v) || string(rest) != tail[1:]):
+				t.Fatalf("str of %d bytes then %q = %q, rest %q", n, tail, got, rest)
+			}
+		}
+	}
+	if _, rest := str([]byte(`x"`)); rest != nil {
+		t.Fatal("str read a string without its opening quote")
 	}
 }
