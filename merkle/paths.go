@@ -26,7 +26,9 @@ import (
 // Lines are added, hashed and checked in three passes, so that many lines'
 // nodes are hashed together (sha256mb): all the first-level nodes of the
 // lines added, then the second-level ones, and so on. Adding a line needs
-// only the layout of the one before; checking it, the one before's hashes.
+// only the layout and the proof's text of the one before, which is where
+// the shared part of the proofs is compared; checking it, the one before's
+// hashes.
 //
 // The steps are those of proof.RootFromInclusionProof (transparency-dev/merkle):
 // an inner part, where step k hashes with the sibling at level k, then a
@@ -142,7 +144,9 @@ func (c *chain) from(k int) []byte { return c.proof[min(k*proofElem, len(c.proof
 // c.nodes[0]. Leaves must come in ascending order. The proof's memory must
 // hold until the line is checked and, after it, until the next check, or
 // detach. It fails, queueing nothing, on a proof that cannot be the one of
-// leaf i.
+// leaf i, or whose text differs from the one queued before it where the two
+// must be the same: then one of the two is wrong, and the caller checks the
+// lines queued before, which names the earlier if it is.
 func (v *inclusionPaths) add(i uint64, proof []byte) (*chain, error) {
 	q := v.prev // the chain before this one
 	if len(v.queue) > v.head {
