@@ -119,17 +119,20 @@ func VerifyBundleBytes(data []byte, v note.Verifier, progress func(int64)) (*Bun
 
 // VerifyBundleFile is VerifyBundle of the bundle in f. A regular file is
 // mapped into memory (mapfile) and verified where the page cache holds it,
-// which spares copying its bytes; any other file (a pipe) is read as a
-// stream.
+// which spares copying its bytes, and released behind the verifier, so that
+// its resident memory does not grow with the file; any other file (a pipe)
+// is read as a stream.
 func VerifyBundleFile(f *os.File, v note.Verifier, progress func(int64)) (*BundleReport, error) {
 	m, err := mapfile.Map(f)
 	if err != nil {
 		return VerifyBundle(f, v, progress) // Map has read nothing
 	}
 	defer m.Close()
+	lr := newBytesLineReader(m.Data)
+	lr.release = func(n int) { _ = m.Release(n) } // advice: its failure changes nothing
 	var rep *BundleReport
 	err = m.Guard(func() (err error) {
-		rep, err = VerifyBundleBytes(m.Data, v, progress)
+		rep, err = verifyLines(lr, v, progress)
 		return err
 	})
 	return rep, err

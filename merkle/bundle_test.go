@@ -409,8 +409,8 @@ func TestVerifyBundle_Tampered(t *testing.T) {
 
 // verifyEachWay verifies a bundle each way it can arrive, and calls check
 // with each way's result: in memory (VerifyBundleBytes), through a reader, in
-// a file (VerifyBundleFile maps it) and through a pipe (which it reads as a
-// stream).
+// a file (VerifyBundleFile maps it, and releases what it has read) and
+// through a pipe (which it reads as a stream).
 func verifyEachWay(t *testing.T, bundle []byte, v note.Verifier, check func(way string, rep *merkle.BundleReport, err error)) {
 	t.Helper()
 	rep, err := merkle.VerifyBundleBytes(bundle, v, nil)
@@ -427,8 +427,13 @@ func verifyEachWay(t *testing.T, bundle []byte, v note.Verifier, check func(way 
 		t.Fatal(err)
 	}
 	rep, err = merkle.VerifyBundleFile(f, v, nil)
-	f.Close()
 	check("file", rep, err)
+	// Released behind the verifier page by page, the lines read the same.
+	restore := merkle.SetReleaseEvery(1)
+	rep, err = merkle.VerifyBundleFile(f, v, nil)
+	restore()
+	f.Close()
+	check("file, released as it is read", rep, err)
 
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -23,3 +23,11 @@ func SetBatchLines(n int) (restore func()) {
 
 // Guarded is guarded, for the package's external tests.
 func Guarded(tb testing.TB, b []byte) []byte { return guarded(tb, b) }
+
+// SetReleaseEvery sets how many bytes of a mapped bundle are read between
+// releases, until the returned function puts it back.
+func SetReleaseEvery(n int) (restore func()) {
+	old := releaseEvery
+	releaseEvery = n
+	return func() { releaseEvery = old }
+}

@@ -20,6 +20,11 @@ type lineReader struct {
 	sink       byte  // the bytes read ahead, summed so that the reads stay
 	err        error // the reader's error, io.EOF at its end
 	ahead      int   // how much next keeps buffered ahead
+	// release, if not nil, is told now and then that the bytes before the
+	// n it is given were read (see mapfile.Mapping.Release); released is
+	// the last n.
+	release  func(n int)
+	released int
 	// moving, if not nil, is called before the buffer's bytes move, which
 	// ends the life of every slice of the lines read so far.
 	moving func()
@@ -71,7 +76,15 @@ func (lr *lineReader) prefetch() {
 	for until := min(to+touchAhead, lr.end); lr.touched < until; lr.touched += touchAhead {
 		lr.sink += lr.buf[lr.touched]
 	}
+	if lr.release != nil && lr.start-lr.released >= releaseEvery {
+		lr.released = lr.start
+		lr.release(lr.start)
+	}
 }
+
+// releaseEvery is how many bytes prefetch lets a reader with release read
+// before it releases them.
+var releaseEvery = 64 << 20
 
 // touchAhead is how far ahead of what it prefetches prefetch reads a byte.
 const touchAhead = 64 << 10

@@ -55,6 +55,20 @@ func Map(f *os.File) (*Mapping, error) {
 	return &Mapping{Data: data, unmap: munmap}, nil
 }
 
+// Release tells the kernel that the mapping's first n bytes will not be
+// read again soon: their pages leave the process's resident memory. They
+// stay in the page cache, and a later read brings them back, so this is
+// safe whatever still points at them. A long read calls it behind itself,
+// so that its resident memory does not grow with the file.
+func (m *Mapping) Release(n int) error {
+	page := os.Getpagesize()
+	n = min(n, len(m.Data)) / page * page
+	if n == 0 {
+		return nil
+	}
+	return release(m.Data[:n])
+}
+
 // Close unmaps the file's bytes.
 func (m *Mapping) Close() error {
 	data := m.Data

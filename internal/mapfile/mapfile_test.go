@@ -64,3 +64,26 @@ func TestMap_NotRegular(t *testing.T) {
 		t.Fatalf("a pipe: %v, want ErrNotMappable", err)
 	}
 }
+
+// TestRelease: released bytes read the same after as before (the pages come
+// back from the page cache), and a release past the end or of less than a
+// page is no error.
+func TestRelease(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
+		t.Skip("no mappings on " + runtime.GOOS)
+	}
+	want := bytes.Repeat([]byte("0123456789abcdef"), 5000)
+	m, err := mapfile.Map(writeFile(t, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, n := range []int{0, 100, os.Getpagesize(), 3*os.Getpagesize() + 5, len(want), len(want) + 1<<20} {
+		if err := m.Release(n); err != nil {
+			t.Fatalf("Release(%d): %v", n, err)
+		}
+		if !bytes.Equal(m.Data, want) {
+			t.Fatalf("after Release(%d) the mapping reads otherwise", n)
+		}
+	}
+}

@@ -20,3 +20,5 @@ func mmap(f *os.File, size int) ([]byte, error) {
 }
 
 func munmap(data []byte) error { return unix.Munmap(data) }
+
+func release(data []byte) error { return unix.Madvise(data, unix.MADV_DONTNEED) }
