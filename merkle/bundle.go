@@ -135,6 +135,10 @@ func VerifyBundleFile(f *os.File, v note.Verifier, progress func(int64)) (*Bundl
 		rep, err = verifyLines(lr, v, progress)
 		return err
 	})
+	if err != nil && !errors.Is(err, mapfile.ErrFault) && m.Shrunk(f) {
+		// It failed on the zeros that stand past the new end in its last page.
+		err = fmt.Errorf("%w (%v)", mapfile.ErrFault, err)
+	}
 	return rep, err
 }
 

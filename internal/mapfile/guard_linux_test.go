@@ -20,8 +20,14 @@ func TestGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	if m.Shrunk(f) {
+		t.Fatal("Shrunk before the file was cut short")
+	}
 	if err := os.Truncate(f.Name(), int64(page)); err != nil {
 		t.Fatal(err)
+	}
+	if !m.Shrunk(f) {
+		t.Fatal("not Shrunk after the file was cut short")
 	}
 	var sum int
 	err = m.Guard(func() error {

@@ -69,6 +69,13 @@ func (m *Mapping) Release(n int) error {
 	return release(m.Data[:n])
 }
 
+// Shrunk reports whether f, the file mapped, is now shorter than the
+// mapping: bytes read from the mapping past its new end are zeros, or fault.
+func (m *Mapping) Shrunk(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Size() < int64(len(m.Data))
+}
+
 // Close unmaps the file's bytes.
 func (m *Mapping) Close() error {
 	data := m.Data
