@@ -16,7 +16,7 @@ type lineReader struct {
 	buf        []byte
 	start, end int   // the unread bytes are buf[start:end]
 	fetched    int   // buf[:fetched] is read, or prefetched
-	touched    int   // a byte at touched-touchAhead was read ahead
+	touched    int   // the next byte prefetch reads ahead; one each touchAhead before it was
 	sink       byte  // the bytes read ahead, summed so that the reads stay
 	err        error // the reader's error, io.EOF at its end
 	ahead      int   // how much next keeps buffered ahead
@@ -58,12 +58,14 @@ func (lr *lineReader) next() []byte {
 // prefetchAhead is how far ahead of the lines it reads prefetch asks for
 // the bytes: about as far as the processor verifies lines in the time that
 // main memory takes to deliver them.
-var prefetchAhead = 4096
+const prefetchAhead = 4096
 
-// prefetch asks the processor for the bytes up to prefetchAhead past the
-// unread ones, each once: a bundle in memory is read from main memory,
-// where a reader's bytes were just copied into the buffer, and are in the
-// processor's caches.
+// prefetch looks after the memory around the unread bytes, once per line:
+// it asks the processor for those up to prefetchAhead past them, each once
+// (a bundle in memory is read from main memory, where a reader's bytes were
+// just copied into the buffer, and are in the processor's caches), reads a
+// byte of each 64 KB further ahead, and, with release, releases what lies
+// behind.
 func (lr *lineReader) prefetch() {
 	to := min(lr.start+prefetchAhead, lr.end)
 	if from := max(lr.fetched, lr.start); from < to {

@@ -3,8 +3,12 @@ package mapfile_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/auditlog/auditlog/internal/mapfile"
 	"golang.org/x/sys/unix"
@@ -71,4 +75,63 @@ func TestGuard(t *testing.T) {
 			t.Errorf("%s: Guard returned %v", tc.name, err)
 		}()
 	}
+}
+
+// TestRelease_LeavesResidentMemory: a mapping read through is resident;
+// released, its pages leave the process's resident memory (and read again,
+// come back with the same bytes).
+func TestRelease_LeavesResidentMemory(t *testing.T) {
+	page := os.Getpagesize()
+	want := bytes.Repeat([]byte{'y'}, 64*page)
+	m, err := mapfile.Map(writeFile(t, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	sum := 0
+	for i := 0; i < len(m.Data); i += page {
+		sum += int(m.Data[i])
+	}
+	if sum != 64*'y' {
+		t.Fatalf("read %d", sum)
+	}
+	if rss := residentKB(t, m.Data); rss < 64*page/1024 {
+		t.Fatalf("read through, %d KB of the mapping resident, want %d", rss, 64*page/1024)
+	}
+	if err := m.Release(len(m.Data)); err != nil {
+		t.Fatal(err)
+	}
+	if rss := residentKB(t, m.Data); rss != 0 {
+		t.Fatalf("released, %d KB of the mapping still resident", rss)
+	}
+	if !bytes.Equal(m.Data, want) {
+		t.Fatal("released, the mapping reads otherwise")
+	}
+}
+
+// residentKB returns the resident memory of the mapping that starts at
+// data, from /proc/self/smaps.
+func residentKB(t *testing.T, data []byte) int {
+	t.Helper()
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := fmt.Sprintf("%x-", uintptr(unsafe.Pointer(unsafe.SliceData(data))))
+	in := false
+	for _, line := range strings.Split(string(smaps), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			in = strings.HasPrefix(line, start)
+			continue
+		}
+		if in && strings.HasPrefix(line, "Rss:") {
+			kb, err := strconv.Atoi(strings.Fields(line)[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb
+		}
+	}
+	t.Fatalf("no mapping at %s in /proc/self/smaps", start)
+	return 0
 }

@@ -25,8 +25,7 @@ var ErrNotMappable = errors.New("mapfile: not a regular file that can be mapped"
 type Mapping struct {
 	// Data is the file's bytes when it was mapped. It must not be written,
 	// and not be used after Close.
-	Data  []byte
-	unmap func([]byte) error
+	Data []byte
 }
 
 // Map maps the whole of f, a regular file, read-only. The mapping holds
@@ -52,7 +51,7 @@ func Map(f *os.File) (*Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", f.Name(), err)
 	}
-	return &Mapping{Data: data, unmap: munmap}, nil
+	return &Mapping{Data: data}, nil
 }
 
 // Release tells the kernel that the mapping's first n bytes will not be
@@ -80,10 +79,10 @@ func (m *Mapping) Shrunk(f *os.File) bool {
 func (m *Mapping) Close() error {
 	data := m.Data
 	m.Data = nil
-	if data == nil || m.unmap == nil {
+	if data == nil {
 		return nil
 	}
-	return m.unmap(data)
+	return munmap(data)
 }
 
 // ErrFault is Guard's error when the mapped file shrank while it was read.
