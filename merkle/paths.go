@@ -46,20 +46,31 @@ type inclusionPaths struct {
 	head  int
 	free  []*chain
 	nodes sha256mb.Batch
+	// The verified chain's hashes, counted from the root down, where the
+	// chains that follow it find them: the node at depth d (the root at 0)
+	// and, below the root, that node's sibling. A chain that meets the
+	// verified one at depth d shares its hashes above d, so checking it
+	// writes only those from d down, and no chain keeps a copy of the
+	// part it shares. (In a tree of up to 2^64 leaves, a path has at most
+	// 64 steps.)
+	verifiedNodes, verifiedSibs [65][32]byte
 }
 
-// chain is one leaf's path to the root.
+// chain is one leaf's path to the root, as far as the chain before it does
+// not already hold it.
 type chain struct {
-	leaf  uint64
+	leaf uint64
+	n    int // the steps to the root: the proof's length
+	// steps are the steps up to and including meet. Below step meet the
+	// chain differs from the one before it; at meet it holds the node the
+	// one before holds at one of its steps, at the same depth, n-meet.
 	steps []step
-	// Below step meet the chain differs from the one before it; at meet it
-	// holds the node the one before holds at its step t (see add).
-	meet, t int
-	// sibs[k] is the proof's k-th hash, decoded: after add for each step up
-	// to meet, after check for every step (those above meet are the chain
-	// before's, whose text add found this proof to repeat).
-	sibs [][32]byte
-	// nodes[k] is the hash of steps[k].node; nodes[len(steps)] is the root's.
+	meet  int
+	// sibs[k] is the proof's k-th hash, decoded, and nodes[k] the hash of
+	// steps[k].node, for each step up to meet (nodes[meet] after hash).
+	// Above, they are the verified chain's, whose text add found this
+	// proof to repeat.
+	sibs  [][32]byte
 	nodes [][32]byte
 	// proof is the text of the proof's elements, `"<base64>","<base64>",...`,
 	// each proofElem bytes long with its separating comma. It is the
@@ -168,23 +179,23 @@ func (v *inclusionPaths) add(i uint64, proof []byte) (*chain, error) {
 	}
 	c.proof = proof // until detach
 
-	// meet is the step below which the chain differs from the one before,
-	// which at it holds the same node as q.steps[t]. Above it the two
-	// chains are the same: the path from a node to the root.
-	c.meet, c.t = n, 0
-	if q == nil || !c.layout(i, v.size, q.leaf+1) {
-		c.layout(i, v.size, 0)
-	} else if m := len(c.steps) - 1; len(q.steps)-(n-m) >= 0 && q.steps[len(q.steps)-(n-m)].parent() == c.steps[m].parent() {
-		c.meet, c.t = m, len(q.steps)-(n-m)
-		c.steps = append(c.steps, q.steps[c.t+1:]...)
+	// meet is the step below which the chain differs from the one before.
+	// Both reach there the lowest node that holds both leaves, at one
+	// depth: at step meet here, step t there. Above it the two chains are
+	// the same: the path from that node to the root.
+	c.n, c.meet = n, n
+	t := 0
+	if q != nil && c.layout(i, v.size, q.leaf+1) {
+		c.meet = len(c.steps) - 1
+		t = q.n - (n - c.meet)
 	} else {
-		c.layout(i, v.size, 0) // cannot happen in one tree; check the whole chain
+		c.layout(i, v.size, 0)
 	}
 	// Above meet, the proof must be, text for text, the one before's above
 	// t, whose elements are checked (or, queued, will be before this one);
 	// the elements up to meet are checked here, and decoded.
 	m := min(c.meet+1, n)
-	if !wellFormedProof(proof, m) || c.meet < n && string(c.from(c.meet+1)) != string(q.from(c.t+1)) {
+	if !wellFormedProof(proof, m) || c.meet < n && string(c.from(c.meet+1)) != string(q.from(t+1)) {
 		v.free = append(v.free, c)
 		return nil, errNotInLog
 	}
@@ -239,22 +250,23 @@ func (v *inclusionPaths) hash() {
 // was before the first queued line.
 func (v *inclusionPaths) check() error {
 	c := v.queue[v.head]
-	n := len(c.steps)
+	d := c.n - c.meet // the depth of the node where it meets the verified chain
 	h := c.nodes[c.meet]
-	if c.meet == n {
+	if c.meet == c.n {
 		if h != v.root {
 			return v.drop()
 		}
-	} else {
-		// Here the chains meet: this line's node is the verified line's
-		// sibling, this line's sibling its node, and above they are one
-		// (add compared the proofs' text there).
-		p := v.prev
-		if p.sibs[c.t] != h || c.sibs[c.meet] != p.nodes[c.t] {
-			return v.drop()
-		}
-		c.nodes = append(c.nodes, p.nodes[c.t+1:]...)
-		c.sibs = append(c.sibs, p.sibs[c.t+1:]...)
+	} else if v.verifiedSibs[d] != h || c.sibs[c.meet] != v.verifiedNodes[d] {
+		// Where the chains meet, this line's node must be the verified
+		// line's sibling, and this line's sibling its node; above, they
+		// are one (add compared the proofs' text there).
+		return v.drop()
+	}
+	for k, h := range c.nodes {
+		v.verifiedNodes[c.n-k] = h
+	}
+	for k, s := range c.sibs {
+		v.verifiedSibs[c.n-k] = s
 	}
 	if v.prev != nil {
 		v.free = append(v.free, v.prev)
