@@ -137,3 +137,32 @@ func TestStr(t *testing.T) {
 		t.Fatal("str read a string without its opening quote")
 	}
 }
+
+// TestLit reads literals of every length to 40, alone against an
+// inaccessible page and before more text, with each byte changed in turn
+// and cut short: lit compares eight bytes at a time, the last eight
+// overlapping, and must not read past the line.
+func TestLit(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		l := make([]byte, n)
+		for i := range l {
+			l[i] = byte('a' + (i*5+n)%26)
+		}
+		for _, tail := range []string{"", `,"x":1`} {
+			in := guarded(t, append(append([]byte(nil), l...), tail...))
+			if rest := lit(in, string(l)); rest == nil || string(rest) != tail {
+				t.Fatalf("lit of %d bytes then %q: rest %q", n, tail, rest)
+			}
+			for i := range n {
+				bad := append([]byte(nil), in...)
+				bad[i] ^= 0x20
+				if rest := lit(guarded(t, bad), string(l)); rest != nil {
+					t.Fatalf("lit of %d bytes read %q, with byte %d changed", n, bad, i)
+				}
+			}
+		}
+		if rest := lit(guarded(t, l[:n-1]), string(l)); rest != nil {
+			t.Fatalf("lit of %d bytes read the %d before it", n, n-1)
+		}
+	}
+}
