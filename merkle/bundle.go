@@ -254,11 +254,17 @@ type pendingLine struct {
 	personal int // its message in personal, or -1
 }
 
-// batchLines is how many lines a batch holds: with sixteen lanes, enough
-// for the lanes of the upper levels' nodes to fill; with one, a line, as a
-// batch would only move the lines out of the processor's cache before
-// they are checked.
-var batchLines = 16 * sha256mb.Lanes()
+// batchLines is how many lines a batch holds: where sha256mb hashes
+// messages together, 256, enough for the upper levels' nodes to fill
+// sixteen lanes (with two, 256 lines were verified 1.1 times as fast as
+// 32); where it hashes one at a time, a line, as a batch would only move
+// the lines out of the processor's cache before they are checked.
+var batchLines = func() int {
+	if sha256mb.Lanes() > 1 {
+		return 256
+	}
+	return 1
+}()
 
 // addEvent queues an event's line, which has passed every check but those
 // that need its hashes.

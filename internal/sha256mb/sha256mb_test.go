@@ -6,20 +6,22 @@ import (
 	"testing"
 )
 
-// both runs f with the lanes, where this processor has them, and without.
+// both runs f with each kernel this processor has.
 func both(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	had := useLanes
-	t.Cleanup(func() { useLanes = had })
-	if had {
-		t.Run("lanes", f)
-	} else {
-		t.Log("no AVX-512 here: only the one-by-one path is tested")
+	had := kernel
+	t.Cleanup(func() { kernel = had })
+	if len(kernels) == 1 {
+		t.Log("neither the SHA instructions nor AVX-512 here: only the one-by-one path is tested")
 	}
-	useLanes = false
-	t.Run("one-by-one", f)
-	useLanes = had
+	for _, k := range kernels {
+		kernel = k
+		t.Run(kernelNames[k], f)
+	}
+	kernel = had
 }
+
+var kernelNames = map[int]string{oneByOne: "one-by-one", pairs: "pairs", lanes: "lanes"}
 
 // sumAll hashes msgs in one batch and checks each against crypto/sha256.
 func sumAll(t *testing.T, msgs [][]byte) {
