@@ -4,17 +4,21 @@ package sha256mb
 
 import "golang.org/x/sys/cpu"
 
-// kernel is how Sum hashes here: with the SHA instructions where the
-// processor has them (blocks2 also needs AVX, SSSE3 and SSE4.1, which
-// every processor with them has), else with AVX-512 where it has that
-// (VPSHUFB on 512-bit registers is AVX-512BW), else one message after
-// another. On an AMD EPYC (Zen 4), which has both, blocks2 hashes 1.3 times
-// as many messages a second as block16 (BenchmarkSum).
+// kernel is how Sum hashes here: with the SHA instructions (blocks2) where
+// the processor has them, except on Intel's processors with AVX-512; with
+// AVX-512 (block16) where it has that; else one message after another.
+//
+// On an AMD EPYC (Zen 4), which has both and splits each 512-bit operation
+// in two, blocks2 hashes 1.3 times as many messages a second as block16
+// (BenchmarkSum). Intel's processors run AVX-512 at full width, and Intel's
+// own multi-buffer library (isa-l_crypto) prefers its sixteen AVX-512 lanes
+// to its SHA instructions there, keeping those for the last one or two
+// messages: block16 stays theirs.
 var kernel = func() int {
 	switch {
-	case hasSHA() && cpu.X86.HasAVX && cpu.X86.HasSSSE3 && cpu.X86.HasSSE41:
+	case hasPairs() && !(hasLanes() && genuineIntel()):
 		return pairs
-	case cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW:
+	case hasLanes():
 		return lanes
 	}
 	return oneByOne
@@ -22,14 +26,22 @@ var kernel = func() int {
 
 // kernels are the kernels this processor has, for the tests.
 var kernels = func() (ks []int) {
-	if hasSHA() && cpu.X86.HasAVX && cpu.X86.HasSSSE3 && cpu.X86.HasSSE41 {
+	if hasPairs() {
 		ks = append(ks, pairs)
 	}
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW {
+	if hasLanes() {
 		ks = append(ks, lanes)
 	}
 	return append(ks, oneByOne)
 }()
+
+// hasPairs reports whether blocks2 runs here: it needs the SHA instructions,
+// and AVX, SSSE3 and SSE4.1, which every processor with them has.
+func hasPairs() bool { return hasSHA() && cpu.X86.HasAVX && cpu.X86.HasSSSE3 && cpu.X86.HasSSE41 }
+
+// hasLanes reports whether block16 runs here: VPSHUFB on 512-bit registers
+// is AVX-512BW.
+func hasLanes() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW }
 
 // hasSHA reports whether the processor has the SHA instructions (CPUID
 // leaf 7, EBX bit 29), which golang.org/x/sys/cpu does not report on x86.
@@ -39,6 +51,13 @@ func hasSHA() bool {
 	}
 	_, ebx, _, _ := cpuid(7, 0)
 	return ebx&(1<<29) != 0
+}
+
+// genuineIntel reports whether the processor is Intel's: CPUID leaf 0
+// spells "GenuineIntel" in EBX, EDX and ECX.
+func genuineIntel() bool {
+	_, ebx, ecx, edx := cpuid(0, 0)
+	return ebx == 0x756e6547 && edx == 0x49656e69 && ecx == 0x6c65746e
 }
 
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)

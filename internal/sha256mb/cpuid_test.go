@@ -8,14 +8,19 @@ import (
 	"testing"
 )
 
-// TestHasSHA holds hasSHA to the flags Linux reports for the processor.
-func TestHasSHA(t *testing.T) {
+// TestCPUID holds hasSHA and genuineIntel to what Linux reports of the
+// processor.
+func TestCPUID(t *testing.T) {
 	info, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		t.Skip(err)
 	}
-	want := regexp.MustCompile(`(?m)^flags\t*:.* sha_ni( |$)`).Match(info)
-	if got := hasSHA(); got != want {
-		t.Fatalf("hasSHA() = %v; /proc/cpuinfo says sha_ni: %v", got, want)
+	sha := regexp.MustCompile(`(?m)^flags\t*:.* sha_ni( |$)`).Match(info)
+	if got := hasSHA(); got != sha {
+		t.Errorf("hasSHA() = %v; /proc/cpuinfo says sha_ni: %v", got, sha)
+	}
+	intel := regexp.MustCompile(`(?m)^vendor_id\t*: GenuineIntel$`).Match(info)
+	if got := genuineIntel(); got != intel {
+		t.Errorf("genuineIntel() = %v; /proc/cpuinfo says GenuineIntel: %v", got, intel)
 	}
 }
