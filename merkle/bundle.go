@@ -172,7 +172,7 @@ func verifyLines(lr *lineReader, v note.Verifier, progress func(int64)) (*Bundle
 		}
 		data := lr.next()
 		lr.prefetch()
-		atEOF := lr.err == io.EOF // as lineReader.line has it
+		atEOF := lr.eof
 		if len(data) == 0 && atEOF {
 			break
 		}

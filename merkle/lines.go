@@ -19,6 +19,7 @@ type lineReader struct {
 	touched    int   // the next byte prefetch reads ahead; one each touchAhead before it was
 	sink       byte  // the bytes read ahead, summed so that the reads stay
 	err        error // the reader's error, io.EOF at its end
+	eof        bool  // err is io.EOF: the lines end at buf[end]
 	ahead      int   // how much next keeps buffered ahead
 	// release, if not nil, is told now and then that the bytes before the
 	// n it is given were read (see mapfile.Mapping.Release); released is
@@ -43,7 +44,7 @@ func newLineReader(r io.Reader, size int) *lineReader {
 // newBytesLineReader returns a lineReader of data, a whole bundle in
 // memory: its lines are read where they are, and never move.
 func newBytesLineReader(data []byte) *lineReader {
-	return &lineReader{buf: data, end: len(data), err: io.EOF}
+	return &lineReader{buf: data, end: len(data), err: io.EOF, eof: true}
 }
 
 // next returns the unread bytes, at least lr.ahead of them unless the
@@ -140,7 +141,7 @@ func (lr *lineReader) fill() {
 		lr.end += m
 		switch {
 		case err != nil:
-			lr.err = err
+			lr.err, lr.eof = err, err == io.EOF
 		case m > 0:
 			empty = 0
 		default:
