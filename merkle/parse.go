@@ -138,10 +138,10 @@ func lit(b []byte, l string) []byte {
 	return b[n:]
 }
 
-// word returns the eight bytes of s at i, little-endian, as a load of
-// them; i+8 must be at most len(s).
+// word returns the eight bytes of s at i, little-endian, read where they
+// are (a string's bytes are never written).
 func word(s string, i int) uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), len(s))[i:])
 }
 
 // str reads a JSON string up to the next quote, as its value: right when

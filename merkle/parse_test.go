@@ -138,10 +138,10 @@ func TestStr(t *testing.T) {
 	}
 }
 
-// TestLit reads literals of every length to 40, alone against an
-// inaccessible page and before more text, with each byte changed in turn
-// and cut short: lit compares eight bytes at a time, the last eight
-// overlapping, and must not read past the line.
+// TestLit reads literals of every length to 40, in text that ends where an
+// inaccessible page begins, alone and before more text, with each byte
+// changed in turn and cut short: lit compares eight bytes at a time, the
+// last eight overlapping, and must not read past the text.
 func TestLit(t *testing.T) {
 	for n := 1; n <= 40; n++ {
 		l := make([]byte, n)

@@ -61,9 +61,10 @@ type inclusionPaths struct {
 type chain struct {
 	leaf uint64
 	n    int // the steps to the root: the proof's length
-	// steps are the steps up to and including meet. Below step meet the
-	// chain differs from the one before it; at meet it holds the node the
-	// one before holds at one of its steps, at the same depth, n-meet.
+	// steps are the steps up to and including meet (all n if meet is n,
+	// the first chain's). Below step meet the chain differs from the one
+	// before it; at step meet the two reach the same node, the lowest that
+	// holds both leaves, each from the other's sibling, at depth n-meet.
 	steps []step
 	meet  int
 	// sibs[k] is the proof's k-th hash, decoded, and nodes[k] the hash of

@@ -36,7 +36,8 @@ var kernels = func() (ks []int) {
 }()
 
 // hasPairs reports whether blocks2 runs here: it needs the SHA instructions,
-// and AVX, SSSE3 and SSE4.1, which every processor with them has.
+// and AVX, SSSE3 and SSE4.1. (Intel's Atom cores of 2016 to 2020 have the
+// SHA instructions without AVX: they hash one message after another.)
 func hasPairs() bool { return hasSHA() && cpu.X86.HasAVX && cpu.X86.HasSSSE3 && cpu.X86.HasSSE41 }
 
 // hasLanes reports whether block16 runs here: VPSHUFB on 512-bit registers
@@ -62,8 +63,8 @@ func genuineIntel() bool {
 
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 
-// blocks2 runs the compression function on n blocks of each of two
-// messages: message j's chaining value is state[j], its blocks the 64*n
+// blocks2 runs the compression function on n blocks (perhaps none) of each of
+// two messages: message j's chaining value is state[j], its blocks the 64*n
 // bytes at pj.
 //
 //go:noescape

@@ -149,6 +149,8 @@ TEXT ·blocks2(SB), NOSPLIT, $64-32
 	MOVQ    p0+8(FP), SI
 	MOVQ    p1+16(FP), BX
 	MOVQ    n+24(FP), CX
+	TESTQ   CX, CX
+	JEQ     done
 	VMOVDQU ·bswap(SB), X15
 `
 
@@ -222,6 +224,7 @@ func pair() string {
 		op("VMOVDQU %s, %d(DI)", r.abef, 32*i)
 		op("VMOVDQU %s, %d(DI)", r.cdgh, 32*i+16)
 	}
+	b.WriteString("\ndone:\n")
 	op("RET")
 	return b.String()
 }

@@ -26,6 +26,8 @@ TEXT ·blocks2(SB), NOSPLIT, $64-32
 	MOVQ    p0+8(FP), SI
 	MOVQ    p1+16(FP), BX
 	MOVQ    n+24(FP), CX
+	TESTQ   CX, CX
+	JEQ     done
 	VMOVDQU ·bswap(SB), X15
 	VMOVDQU 0(DI), X1
 	VMOVDQU 16(DI), X2
@@ -310,4 +312,6 @@ loop:
 	PALIGNR $0x08, X8, X10
 	VMOVDQU X9, 32(DI)
 	VMOVDQU X10, 48(DI)
+
+done:
 	RET

@@ -1,10 +1,11 @@
 // Package sha256mb computes many SHA-256 hashes at once. Where the processor
-// has the SHA instructions, two messages go through the compression function
-// together, their rounds interleaved, about twice as fast as one after the
-// other, since each message's rounds wait on its rounds before. Where it has
-// AVX-512 but not those, sixteen messages go through side by side, one in
-// each 32-bit lane of its vector registers. Elsewhere it hashes them one
-// after another with crypto/sha256.
+// has AVX-512 and is Intel's, or has AVX-512 without the SHA instructions,
+// sixteen messages go through the compression function side by side, one in
+// each 32-bit lane of its vector registers. Where it has the SHA
+// instructions otherwise, two go through together, their rounds interleaved,
+// about twice as fast as one after the other, since each message's rounds
+// wait on its rounds before. Elsewhere it hashes them one after another with
+// crypto/sha256. (block_amd64.go says why.)
 //
 // A verifier that recomputes millions of leaves and nodes has them all in
 // hand before it needs their hashes: it writes a batch of messages into a
@@ -101,9 +102,9 @@ const (
 	lanes           // block16
 )
 
-// Lanes returns how many messages Sum hashes at once here: 2 with the SHA
-// instructions, 16 with AVX-512 without them, 1 without either. A caller
-// with nothing to gain from batching when it is 1 can hash as it goes.
+// Lanes returns how many messages Sum hashes at once here: 16 with the
+// AVX-512 lanes, 2 with the SHA instructions, 1 with neither. A caller with
+// nothing to gain from batching when it is 1 can hash as it goes.
 func Lanes() int {
 	switch kernel {
 	case pairs:

@@ -3,6 +3,7 @@ package sha256mb
 import (
 	"crypto/sha256"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -132,4 +133,17 @@ func FuzzSum(f *testing.F) {
 		}
 		both(t, func(t *testing.T) { sumAll(t, msgs) })
 	})
+}
+
+// TestBlocks2_NoBlocks: blocks2 of no blocks leaves the states as they were.
+func TestBlocks2_NoBlocks(t *testing.T) {
+	if !slices.Contains(kernels, pairs) {
+		t.Skip("no SHA instructions here")
+	}
+	state := [2][8]uint32{iv, iv}
+	var b [64]byte
+	blocks2(&state, &b[0], &b[0], 0)
+	if state != [2][8]uint32{iv, iv} {
+		t.Fatalf("blocks2 of 0 blocks changed the states: %x", state)
+	}
 }
