@@ -92,6 +92,19 @@ func BenchmarkVerifyBundleStream(b *testing.B) {
 	})
 }
 
+// BenchmarkVerifyBundleBatch is BenchmarkVerifyBundle with batches of 32
+// lines and of 256, the verifier's where messages are hashed together.
+func BenchmarkVerifyBundleBatch(b *testing.B) {
+	for _, lines := range []int{32, 256} {
+		b.Run(fmt.Sprintf("lines=%d", lines), func(b *testing.B) {
+			defer merkle.SetBatchLines(lines)()
+			benchVerify(b, func(bundle []byte, k *merkle.Key) (*merkle.BundleReport, error) {
+				return merkle.VerifyBundleBytes(bundle, k.Verifier, nil)
+			})
+		})
+	}
+}
+
 func benchVerify(b *testing.B, verify func([]byte, *merkle.Key) (*merkle.BundleReport, error)) {
 	const n = 100_000
 	bundle, k := benchBundle(b, n)
